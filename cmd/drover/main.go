@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+const usageText = `usage: drover <command> [flags]
+
+commands:
+  agent                                  run one node of a cluster
+  dev                                    run a local 3-node cluster (what make run calls)
+  endpoint create|list|get|update|delete manage endpoints
+  group    create|list|get|update|delete manage worker groups
+  cluster  status|remove ID              show or change cluster membership
+  snapshot save FILE|restore FILE        back up or restore the whole state
+  version                                print the version
+
+Run 'drover <command> -h' for the flags of a command.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches a subcommand and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "agent":
+		return runAgent(rest, stderr)
+	case "dev":
+		return runDev(rest, stdout, stderr)
+	case "endpoint", "endpoints":
+		return runObjects(endpointResource, rest, stdout, stderr)
+	case "group", "groups":
+		return runObjects(groupResource, rest, stdout, stderr)
+	case "cluster":
+		return runCluster(rest, stdout, stderr)
+	case "snapshot":
+		return runSnapshot(rest, stdout, stderr)
+	case "version", "--version":
+		return runVersion(stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "drover: unknown command %q\n\n%s", cmd, usageText)
+		return exitUsage
+	}
+}
