@@ -1,0 +1,157 @@
+package cluster
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"time"
+)
+
+// Config configures a Node. The zero value of every duration means "use the
+// default given in its comment"; DefaultConfig returns those defaults.
+type Config struct {
+	// ID is this server's id, unique in the cluster and stable across
+	// restarts. Required.
+	ID string
+	// DataDir holds raft.db (log and stable store) and snapshots/. Required.
+	DataDir string
+
+	// ClusterBind is the host:port of the multiplexed cluster port (Raft and
+	// peer RPC). Port 0 picks one. ClusterAdvertise is what peers dial; ""
+	// means the bound address.
+	ClusterBind, ClusterAdvertise string
+	// GossipBind is the memberlist host:port (TCP and UDP). Port 0 picks one.
+	// GossipAdvertise is what peers gossip to; "" means the bound address.
+	GossipBind, GossipAdvertise string
+
+	// Join is a list of gossip seed addresses, retried until one answers.
+	Join []string
+	// BootstrapExpect: once this many servers see each other and none has
+	// Raft state, the one with the lowest id bootstraps them all as voters.
+	// 0 never bootstraps (the node waits to be added). Ignored when the
+	// node has Raft state.
+	BootstrapExpect int
+	// NonVoter keeps this server a non-voter forever.
+	NonVoter bool
+	// TLS enables mutual TLS on the cluster port. nil: plain TCP.
+	TLS *tls.Config
+
+	// MaxVoters is the largest number of voters the reconcile loop promotes
+	// to. 0 means 5.
+	MaxVoters int
+	// DeadServerTimeout is how long a server must be gone from gossip before
+	// the leader removes it. 0 means 10 minutes.
+	DeadServerTimeout time.Duration
+	// MinQuorum is the number of voters dead-server removal never goes
+	// below. 0 means 3.
+	MinQuorum int
+	// StaleAfter: a node that has not heard from a leader for longer reports
+	// itself stale. 0 means 5 s.
+	StaleAfter time.Duration
+	// DiskStallTimeout: a log-store write that takes longer ends the
+	// process. 0 means 30 s.
+	DiskStallTimeout time.Duration
+	// WriteTimeout bounds how long a write or consistent read holds and
+	// retries while there is no leader. 0 means 10 s.
+	WriteTimeout time.Duration
+
+	// Raft timeouts. 0 means hashicorp/raft's defaults (1 s, 1 s, 500 ms).
+	HeartbeatTimeout, ElectionTimeout, LeaderLeaseTimeout time.Duration
+	// SnapshotThreshold is how many log entries trigger a snapshot. 0
+	// means 8192. SnapshotInterval is how often the threshold is checked; 0
+	// means 30 s. TrailingLogs kept after a snapshot; 0 means 10240.
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
+
+	// ReconcileInterval is the period of the leader's membership loop. 0
+	// means 1 s. PromoteAfter is how long a caught-up non-voter must be
+	// stable before it is promoted. 0 means 5 s.
+	ReconcileInterval time.Duration
+	PromoteAfter      time.Duration
+
+	// OnFatal is called when the node must stop at once (disk stall). nil
+	// means log and os.Exit(2).
+	OnFatal func(reason string)
+	// Logger receives structured logs. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+var idPattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
+
+// DefaultConfig returns a Config with every default filled in.
+func DefaultConfig() Config {
+	return Config{
+		MaxVoters:         5,
+		DeadServerTimeout: 10 * time.Minute,
+		MinQuorum:         3,
+		StaleAfter:        5 * time.Second,
+		DiskStallTimeout:  30 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		SnapshotThreshold: 8192,
+		SnapshotInterval:  30 * time.Second,
+		TrailingLogs:      10240,
+		ReconcileInterval: time.Second,
+		PromoteAfter:      5 * time.Second,
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDur(&c.DeadServerTimeout, d.DeadServerTimeout)
+	setDur(&c.StaleAfter, d.StaleAfter)
+	setDur(&c.DiskStallTimeout, d.DiskStallTimeout)
+	setDur(&c.WriteTimeout, d.WriteTimeout)
+	setDur(&c.SnapshotInterval, d.SnapshotInterval)
+	setDur(&c.ReconcileInterval, d.ReconcileInterval)
+	setDur(&c.PromoteAfter, d.PromoteAfter)
+	if c.MaxVoters == 0 {
+		c.MaxVoters = d.MaxVoters
+	}
+	if c.MinQuorum == 0 {
+		c.MinQuorum = d.MinQuorum
+	}
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = d.SnapshotThreshold
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = d.TrailingLogs
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate reports the first problem with c.
+func (c Config) Validate() error {
+	if !idPattern.MatchString(c.ID) {
+		return fmt.Errorf("%w: id %q must match %s", ErrConfig, c.ID, idPattern)
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("%w: data dir is required", ErrConfig)
+	}
+	for name, addr := range map[string]string{"cluster": c.ClusterBind, "gossip": c.GossipBind} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%w: %s address %q: %v", ErrConfig, name, addr, err)
+		}
+	}
+	if c.BootstrapExpect < 0 {
+		return fmt.Errorf("%w: bootstrap-expect must be >= 0", ErrConfig)
+	}
+	if c.MaxVoters < 0 || c.MinQuorum < 0 {
+		return fmt.Errorf("%w: max voters and min quorum must be >= 0", ErrConfig)
+	}
+	if c.NonVoter && c.BootstrapExpect > 0 {
+		return fmt.Errorf("%w: a non-voter cannot bootstrap", ErrConfig)
+	}
+	return nil
+}
