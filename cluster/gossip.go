@@ -44,10 +44,10 @@ func (d metaDelegate) NodeMeta(limit int) []byte {
 	}
 	return b
 }
-func (metaDelegate) NotifyMsg([]byte)                       {}
+func (metaDelegate) NotifyMsg([]byte)                           {}
 func (metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
-func (metaDelegate) LocalState(join bool) []byte            { return nil }
-func (metaDelegate) MergeRemoteState(buf []byte, join bool) {}
+func (metaDelegate) LocalState(join bool) []byte                { return nil }
+func (metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
 
 // startGossip creates the memberlist on cfg.GossipBind. events, if not
 // nil, receives a value (non-blocking) on every membership change.
