@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,6 +62,8 @@ type Mux struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	handshaking atomic.Int32 // accepted conns not yet handed to a listener
 
 	mu     sync.Mutex
 	closed bool
@@ -230,13 +233,20 @@ func (m *Mux) acceptLoop() {
 // deadline, then hands the connection to its kind's listener.
 func (m *Mux) handshake(conn net.Conn) {
 	defer m.wg.Done()
+	m.handshaking.Add(1)
+	defer m.handshaking.Add(-1)
 	remote := conn.RemoteAddr().String()
 	ctx, cancel := context.WithTimeout(m.ctx, m.timeout)
 	defer cancel()
 	_ = conn.SetDeadline(time.Now().Add(m.timeout))
+	// Close interrupts a pending read or handshake at once.
+	stop := context.AfterFunc(m.ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	var b [1]byte
 	if _, err := conn.Read(b[:]); err != nil {
-		m.log.Warn("transport: no kind byte", "remote", remote, "err", err)
+		if m.ctx.Err() == nil {
+			m.log.Warn("transport: no kind byte", "remote", remote, "err", err)
+		}
 		conn.Close()
 		return
 	}
@@ -255,6 +265,10 @@ func (m *Mux) handshake(conn net.Conn) {
 			return
 		}
 		conn = tc
+	}
+	if !stop() {
+		conn.Close()
+		return
 	}
 	_ = conn.SetDeadline(time.Time{})
 	dctx, dcancel := context.WithTimeout(m.ctx, m.timeout)

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -197,7 +198,7 @@ func TestRPCPooledConnDropped(t *testing.T) {
 	}
 }
 
-// A request that reached the peer is never sent again, even if the
+// A request that reached the peer is never sent again, even when the pooled
 // connection breaks before the answer.
 func TestRPCNoResend(t *testing.T) {
 	srv, cli := newMux(t, nil), newMux(t, nil)
@@ -209,20 +210,34 @@ func TestRPCNoResend(t *testing.T) {
 			if err != nil {
 				return
 			}
-			buf := make([]byte, 64)
-			if n, _ := c.Read(buf); n > 0 {
-				got.Add(1)
-			}
-			c.Close()
+			go func() { // answers the first request, drops the conn on the second
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					if _, _, _, err := readRequest(r); err != nil {
+						return
+					}
+					if got.Add(1) > 1 {
+						return
+					}
+					bufs := net.Buffers{responseHeader(statusOK, 2), []byte("ok")}
+					if _, err := bufs.WriteTo(c); err != nil {
+						return
+					}
+				}
+			}()
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if _, err := cli.Call(ctx, srv.Addr(), "m", []byte("x")); err == nil {
-		t.Fatalf("Call to a dropping peer = nil error, want failure")
+	if b, err := cli.Call(ctx, srv.Addr(), "m", []byte("x")); err != nil || string(b) != "ok" {
+		t.Fatalf("first Call = %q, %v, want ok", b, err)
 	}
-	if n := got.Load(); n != 1 {
-		t.Errorf("requests received = %d, want 1", n)
+	if _, err := cli.Call(ctx, srv.Addr(), "m", []byte("x")); err == nil {
+		t.Fatalf("second Call to a dropping peer = nil error, want failure")
+	}
+	if n := got.Load(); n != 2 {
+		t.Errorf("requests received = %d, want 2 (no resend)", n)
 	}
 }
 
