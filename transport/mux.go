@@ -251,8 +251,7 @@ func (m *Mux) handshake(conn net.Conn) {
 		return
 	}
 	kind := b[0]
-	l := m.listenerFor(kind)
-	if l == nil {
+	if m.listenerFor(kind) == nil {
 		m.log.Warn("transport: unknown connection kind", "remote", remote, "kind", kind)
 		conn.Close()
 		return
@@ -260,7 +259,9 @@ func (m *Mux) handshake(conn net.Conn) {
 	if m.serverTLS != nil {
 		tc := tls.Server(conn, m.serverTLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			m.log.Warn("transport: tls handshake refused", "remote", remote, "kind", kind, "err", err)
+			if m.ctx.Err() == nil {
+				m.log.Warn("transport: tls handshake refused", "remote", remote, "kind", kind, "err", err)
+			}
 			conn.Close()
 			return
 		}
@@ -273,7 +274,7 @@ func (m *Mux) handshake(conn net.Conn) {
 	_ = conn.SetDeadline(time.Time{})
 	dctx, dcancel := context.WithTimeout(m.ctx, m.timeout)
 	defer dcancel()
-	l.deliver(dctx, conn)
+	m.listenerFor(kind).deliver(dctx, conn) // the current one: it may have been replaced meanwhile
 }
 
 func (m *Mux) listenerFor(kind byte) *kindListener {
