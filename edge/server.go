@@ -1,0 +1,238 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Config configures a Server. Zero values select the documented defaults
+// (see DefaultConfig); New fills them in.
+type Config struct {
+	// Addr is the host:port ListenAndServe binds; "" means ":8080".
+	Addr string
+	// AdminTokenHash is sha256 of the admin bearer token. The zero value
+	// means no token is configured: every admin call answers 401.
+	AdminTokenHash [32]byte
+	// StaleAfter marks a follower unhealthy in /v1/health when its last
+	// leader contact is older than this, on top of Status.Stale. Zero means
+	// rely on Status.Stale only.
+	StaleAfter time.Duration
+	// Logger receives request errors; nil means slog.Default().
+	Logger *slog.Logger
+	// MaxBody is the largest request body in bytes (larger: 413); zero
+	// means 1 MiB.
+	MaxBody int
+	// MaxSnapshotBody is the largest body of POST /v1/snapshot in bytes;
+	// zero means 256 MiB.
+	MaxSnapshotBody int
+	// ReadTimeout bounds reading one request (headers and body); zero means
+	// 10s. WriteTimeout bounds writing one response; zero means 10s.
+	ReadTimeout, WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long; zero means 60s.
+	IdleTimeout time.Duration
+	// RequestTimeout bounds each write or consistent read the server waits
+	// on; zero means 15s (longer than the cluster's hold-and-retry).
+	RequestTimeout time.Duration
+	// SnapshotTimeout bounds reading, writing and taking a snapshot on the
+	// /v1/snapshot paths; zero means 5m.
+	SnapshotTimeout time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultAddr            = ":8080"
+	DefaultMaxBody         = 1 << 20
+	DefaultMaxSnapshotBody = 256 << 20
+	DefaultReadTimeout     = 10 * time.Second
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultIdleTimeout     = 60 * time.Second
+	DefaultRequestTimeout  = 15 * time.Second
+	DefaultSnapshotTimeout = 5 * time.Minute
+)
+
+// DefaultConfig returns a Config with every default filled in (and no admin
+// token: the admin API refuses everything until one is set).
+func DefaultConfig() Config {
+	return Config{
+		Addr:            DefaultAddr,
+		Logger:          slog.Default(),
+		MaxBody:         DefaultMaxBody,
+		MaxSnapshotBody: DefaultMaxSnapshotBody,
+		ReadTimeout:     DefaultReadTimeout,
+		WriteTimeout:    DefaultWriteTimeout,
+		IdleTimeout:     DefaultIdleTimeout,
+		RequestTimeout:  DefaultRequestTimeout,
+		SnapshotTimeout: DefaultSnapshotTimeout,
+	}
+}
+
+// Validate reports a config that cannot work (negative sizes or durations).
+func (c Config) Validate() error {
+	if c.MaxBody < 0 || c.MaxSnapshotBody < 0 {
+		return fmt.Errorf("%w: negative body limit", ErrConfig)
+	}
+	for _, d := range []time.Duration{c.StaleAfter, c.ReadTimeout, c.WriteTimeout,
+		c.IdleTimeout, c.RequestTimeout, c.SnapshotTimeout} {
+		if d < 0 {
+			return fmt.Errorf("%w: negative duration %v", ErrConfig, d)
+		}
+	}
+	return nil
+}
+
+// withDefaults fills zero fields with their defaults.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Addr == "" {
+		c.Addr = d.Addr
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+	setInt(&c.MaxBody, d.MaxBody)
+	setInt(&c.MaxSnapshotBody, d.MaxSnapshotBody)
+	setDur(&c.ReadTimeout, d.ReadTimeout)
+	setDur(&c.WriteTimeout, d.WriteTimeout)
+	setDur(&c.IdleTimeout, d.IdleTimeout)
+	setDur(&c.RequestTimeout, d.RequestTimeout)
+	setDur(&c.SnapshotTimeout, d.SnapshotTimeout)
+	return c
+}
+
+func setInt(p *int, def int) {
+	if *p == 0 {
+		*p = def
+	}
+}
+
+func setDur(p *time.Duration, def time.Duration) {
+	if *p == 0 {
+		*p = def
+	}
+}
+
+// Server serves edge's HTTP surface on one listener.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	replica Replica
+	writer  Writer
+	reader  Reader
+	cluster Cluster
+	srv     *fasthttp.Server
+
+	mu sync.Mutex
+	ln net.Listener
+}
+
+// New returns a Server over the given dependencies; zero Config fields take
+// their defaults. Call Validate on the config first to refuse bad values.
+func New(cfg Config, replica Replica, writer Writer, reader Reader, cl Cluster) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger, replica: replica, writer: writer,
+		reader: reader, cluster: cl}
+	s.srv = &fasthttp.Server{
+		Handler:                       s.handle,
+		ErrorHandler:                  s.handleTransportError,
+		HeaderReceived:                s.requestConfig,
+		Name:                          "drover",
+		MaxRequestBodySize:            cfg.MaxBody,
+		ReadTimeout:                   cfg.ReadTimeout,
+		WriteTimeout:                  cfg.WriteTimeout,
+		IdleTimeout:                   cfg.IdleTimeout,
+		DisablePreParseMultipartForm:  true,
+		NoDefaultContentType:          true,
+		CloseOnShutdown:               true,
+	}
+	return s
+}
+
+// Serve answers requests on ln until Shutdown; it returns nil after Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.ln != nil {
+		s.mu.Unlock()
+		return ErrAlreadyUsed
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	err := s.srv.Serve(ln)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// ListenAndServe binds Config.Addr and serves it (see Serve).
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("edge: listen %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ln)
+}
+
+// Shutdown stops accepting connections and waits for open requests to end.
+func (s *Server) Shutdown() error {
+	s.mu.Lock()
+	serving := s.ln != nil
+	s.mu.Unlock()
+	if !serving {
+		return ErrNotServing
+	}
+	return s.srv.Shutdown()
+}
+
+// Addr is the bound address once serving, else Config.Addr.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return s.ln.Addr().String()
+	}
+	return s.cfg.Addr
+}
+
+// requestConfig raises the body limit and timeouts for the snapshot paths
+// only; every other request keeps MaxBody.
+func (s *Server) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	uri := string(h.RequestURI())
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if strings.TrimSuffix(uri, "/") != pathSnapshot {
+		return fasthttp.RequestConfig{}
+	}
+	rc := fasthttp.RequestConfig{WriteTimeout: s.cfg.SnapshotTimeout}
+	if string(h.Method()) == fasthttp.MethodPost {
+		rc.MaxRequestBodySize = s.cfg.MaxSnapshotBody
+		rc.ReadTimeout = s.cfg.SnapshotTimeout
+	}
+	return rc
+}
+
+// handleTransportError answers errors fasthttp meets before the handler
+// runs, in the console's JSON error shape.
+func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeTooLarge, "request body too large")
+	default:
+		var te interface{ Timeout() bool }
+		if errors.As(err, &te) && te.Timeout() {
+			writeError(ctx, fasthttp.StatusRequestTimeout, codeInvalid, "request timed out")
+			return
+		}
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalid, "malformed request")
+	}
+}
