@@ -51,6 +51,10 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 	}
 	cfg := ac.Cluster
 	cfg.Logger = logger
+	cfg.OnFatal = func(reason string) {
+		logger.Error("fatal, exiting at once", "reason", reason)
+		os.Exit(exitFatal)
+	}
 	if ac.TLSCert != "" {
 		if cfg.TLS, err = transport.LoadMutualTLS(ac.TLSCert, ac.TLSKey, ac.TLSCA); err != nil {
 			return nil, nil, nil, err

@@ -145,3 +145,23 @@ func TestLoadAdminToken(t *testing.T) {
 		})
 	}
 }
+
+// The shipped example configurations must parse.
+func TestDeployExamples(t *testing.T) {
+	files, err := filepath.Glob("../../deploy/examples/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example configs: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			c, err := parseAgentArgs([]string{"--config", f}, io.Discard)
+			if err != nil {
+				t.Fatalf("parseAgentArgs(--config %s) error: %v", f, err)
+			}
+			if c.Cluster.BootstrapExpect != 3 || len(c.Cluster.Join) != 2 {
+				t.Errorf("parseAgentArgs(--config %s) = bootstrap-expect %d, join %q; want 3 and two peers",
+					f, c.Cluster.BootstrapExpect, c.Cluster.Join)
+			}
+		})
+	}
+}

@@ -179,6 +179,7 @@ func readError(resp *http.Response) string {
 
 // printJSON writes b pretty-printed (as is when it is not JSON).
 func printJSON(w io.Writer, b []byte) {
+	b = bytes.TrimSpace(b)
 	var out bytes.Buffer
 	if err := json.Indent(&out, b, "", "  "); err != nil {
 		w.Write(b)

@@ -11,7 +11,8 @@
 //	drover version
 //
 // This package owns flags, the config file, environment variables, wiring,
-// signals and exit codes (0 ok, 1 failure, 2 usage error). It holds no
+// signals and exit codes (0 ok, 1 failure, 2 usage error, 3 fatal stop of
+// a running agent, such as a disk stall). It holds no
 // logic of its own: scheduling, replication and the HTTP surface live in
 // their packages; the CLI is a thin net/http client of edge's admin API.
 package main

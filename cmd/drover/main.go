@@ -9,8 +9,9 @@ import (
 // Exit codes.
 const (
 	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
+	exitFail  = 1 // failure, including an agent that cannot start
+	exitUsage = 2 // bad command line
+	exitFatal = 3 // the agent stopped at once (disk stall): a supervisor may restart it
 )
 
 const usageText = `usage: drover <command> [flags]
