@@ -33,6 +33,10 @@ func (s *Server) createEndpoint(ctx *fasthttp.RequestCtx) {
 		writeBadInput(ctx, err)
 		return
 	}
+	v := s.lookupView(ctx, func(v *fsm.View) bool { return !endpointNameTaken(v, e.Name, 0) })
+	if v == nil || (endpointNameTaken(v, e.Name, 0) && refused(ctx, endpointNameTakenResult(e.Name))) {
+		return
+	}
 	e.UserID = consoleUserID
 	e.APIKey = newToken()
 	e.CreatedAt = nowSeconds()
@@ -113,9 +117,14 @@ func (s *Server) updateEndpoint(ctx *fasthttp.RequestCtx, id uint64) {
 		noSuchEndpoint(ctx, id)
 		return
 	}
-	patch, err := endpointPatch(ctx.PostBody(), cur)
+	patch, next, err := endpointPatch(ctx.PostBody(), cur)
 	if err != nil {
 		writeBadInput(ctx, err)
+		return
+	}
+	taken := func(v *fsm.View) bool { return endpointNameTaken(v, next.Name, id) }
+	if v = s.lookupView(ctx, func(v *fsm.View) bool { return !taken(v) }); v == nil ||
+		(taken(v) && refused(ctx, endpointNameTakenResult(next.Name))) {
 		return
 	}
 	res, ok := s.propose(ctx, fsm.CmdUpdateEndpoint, fsm.UpdateEndpoint{ID: id, IfRevision: ifRev, Patch: patch})
@@ -126,37 +135,44 @@ func (s *Server) updateEndpoint(ctx *fasthttp.RequestCtx, id uint64) {
 }
 
 // endpointPatch checks a PUT body against cur and returns the canonical
-// patch, after checking that cur with the patch applied is valid.
-func endpointPatch(body []byte, cur *fsm.Endpoint) (json.RawMessage, error) {
+// patch and cur with the patch applied, after checking that it is valid.
+func endpointPatch(body []byte, cur *fsm.Endpoint) (json.RawMessage, *fsm.Endpoint, error) {
 	obj, err := parseObject(body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkReadOnly(obj, endpointReadOnly, cur); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	clean, err := cleanFields(obj, endpointFields)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	patch, err := json.Marshal(clean)
 	if err != nil {
-		return nil, inputErr("%v", err)
+		return nil, nil, inputErr("%v", err)
 	}
 	var next fsm.Endpoint
 	if err := cloneJSON(cur, &next); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := applyPatch(&next, patch); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := next.Validate(); err != nil {
-		return nil, inputErr("%v", err)
+		return nil, nil, inputErr("%v", err)
 	}
-	return patch, nil
+	return patch, &next, nil
 }
 
 func (s *Server) deleteEndpoint(ctx *fasthttp.RequestCtx, id uint64) {
+	has := func(v *fsm.View) bool { _, ok := v.Endpoints[id]; return ok }
+	if v := s.lookupView(ctx, has); v == nil || !has(v) {
+		if v != nil {
+			noSuchEndpoint(ctx, id)
+		}
+		return
+	}
 	res, ok := s.propose(ctx, fsm.CmdDeleteEndpoint, fsm.DeleteEndpoint{ID: id})
 	if !ok {
 		return

@@ -47,6 +47,11 @@ func (s *Server) createGroup(ctx *fasthttp.RequestCtx) {
 		writeBadInput(ctx, err)
 		return
 	}
+	pre := func(v *fsm.View) fsm.Result { return precheckCreateGroup(v, cg) }
+	v := s.lookupView(ctx, func(v *fsm.View) bool { return pre(v).Code == "" })
+	if v == nil || refused(ctx, pre(v)) {
+		return
+	}
 	cg.Group.CreatedAt = nowSeconds()
 	if cg.Group.Provider == providerStatic {
 		cg.Group.WorkerToken = newToken()
@@ -156,9 +161,14 @@ func (s *Server) updateGroup(ctx *fasthttp.RequestCtx, id uint64) {
 		noSuchGroup(ctx, id)
 		return
 	}
-	patch, err := groupPatch(ctx.PostBody(), cur, v.Endpoints[cur.EndpointID])
+	patch, next, err := groupPatch(ctx.PostBody(), cur, v.Endpoints[cur.EndpointID])
 	if err != nil {
 		writeBadInput(ctx, err)
+		return
+	}
+	taken := func(v *fsm.View) bool { return groupNameTaken(v, cur.EndpointID, next.Name, id) }
+	if v = s.lookupView(ctx, func(v *fsm.View) bool { return !taken(v) }); v == nil ||
+		(taken(v) && refused(ctx, groupNameTakenResult(next.Name))) {
 		return
 	}
 	res, ok := s.propose(ctx, fsm.CmdUpdateGroup, fsm.UpdateGroup{ID: id, IfRevision: ifRev, Patch: patch})
@@ -169,45 +179,52 @@ func (s *Server) updateGroup(ctx *fasthttp.RequestCtx, id uint64) {
 }
 
 // groupPatch checks a PUT body against cur (whose endpoint is ep, nil if
-// unknown) and returns the canonical patch. endpoint_name, which Vast's
+// unknown) and returns the canonical patch and cur with it applied. endpoint_name, which Vast's
 // client sends with every update, may only name the group's own endpoint.
-func groupPatch(body []byte, cur *fsm.Group, ep *fsm.Endpoint) (json.RawMessage, error) {
+func groupPatch(body []byte, cur *fsm.Group, ep *fsm.Endpoint) (json.RawMessage, *fsm.Group, error) {
 	obj, err := parseObject(body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkReadOnly(obj, groupReadOnly, cur); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sel, err := cleanFields(obj, map[string]fieldKind{"endpoint_name": kindString})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if name, ok := sel["endpoint_name"].(string); ok && (ep == nil || ep.Name != name) {
-		return nil, inputErr("endpoint_name is read-only")
+		return nil, nil, inputErr("endpoint_name is read-only")
 	}
 	clean, err := cleanFields(obj, groupFields)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	patch, err := json.Marshal(clean)
 	if err != nil {
-		return nil, inputErr("%v", err)
+		return nil, nil, inputErr("%v", err)
 	}
 	var next fsm.Group
 	if err := cloneJSON(cur, &next); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := applyPatch(&next, patch); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := next.Validate(); err != nil {
-		return nil, inputErr("%v", err)
+		return nil, nil, inputErr("%v", err)
 	}
-	return patch, nil
+	return patch, &next, nil
 }
 
 func (s *Server) deleteGroup(ctx *fasthttp.RequestCtx, id uint64) {
+	has := func(v *fsm.View) bool { _, ok := v.Groups[id]; return ok }
+	if v := s.lookupView(ctx, has); v == nil || !has(v) {
+		if v != nil {
+			noSuchGroup(ctx, id)
+		}
+		return
+	}
 	res, ok := s.propose(ctx, fsm.CmdDeleteGroup, fsm.DeleteGroup{ID: id})
 	if !ok {
 		return

@@ -139,17 +139,18 @@ func New(cfg Config, replica Replica, writer Writer, reader Reader, cl Cluster) 
 	s := &Server{cfg: cfg, log: cfg.Logger, replica: replica, writer: writer,
 		reader: reader, cluster: cl}
 	s.srv = &fasthttp.Server{
-		Handler:                       s.handle,
-		ErrorHandler:                  s.handleTransportError,
-		HeaderReceived:                s.requestConfig,
-		Name:                          "drover",
-		MaxRequestBodySize:            cfg.MaxBody,
-		ReadTimeout:                   cfg.ReadTimeout,
-		WriteTimeout:                  cfg.WriteTimeout,
-		IdleTimeout:                   cfg.IdleTimeout,
-		DisablePreParseMultipartForm:  true,
-		NoDefaultContentType:          true,
-		CloseOnShutdown:               true,
+		Handler:                      s.handle,
+		ErrorHandler:                 s.handleTransportError,
+		HeaderReceived:               s.requestConfig,
+		Name:                         "drover",
+		Logger:                       fasthttpLogger{cfg.Logger},
+		MaxRequestBodySize:           cfg.MaxBody,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		DisablePreParseMultipartForm: true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
 	}
 	return s
 }
@@ -235,4 +236,12 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		}
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalid, "malformed request")
 	}
+}
+
+// fasthttpLogger routes fasthttp's connection errors to slog at debug level
+// (a client that sends too much or hangs up is not the server's error).
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug("edge: fasthttp: " + fmt.Sprintf(format, args...))
 }
