@@ -25,10 +25,11 @@ func (s *Snapshot) View() *View { return s.v }
 
 // WriteTo writes the View's canonical bytes as one zstd stream and returns
 // the number of compressed bytes written. The encoder runs with concurrency
-// 1, so the same state always gives the same compressed bytes.
+// 1, so the same state always gives the same compressed bytes; its 1 MiB
+// window keeps the encoder's memory at ~4 MB instead of ~18 MB.
 func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
-	enc, err := zstd.NewWriter(cw, zstd.WithEncoderConcurrency(1))
+	enc, err := zstd.NewWriter(cw, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
 	if err != nil {
 		return 0, fmt.Errorf("fsm: snapshot encoder: %w", err)
 	}
