@@ -153,6 +153,9 @@ func parseCanonical(b []byte) (*View, map[RequestID]Result, error) {
 	if p.err != nil {
 		return nil, nil, p.err
 	}
+	if tx.v.nextEndpointID == 0 || tx.v.nextGroupID == 0 {
+		return nil, nil, fmt.Errorf("%w: id counters must start at 1", ErrCorrupt)
+	}
 	if err := p.records(tx); err != nil {
 		return nil, nil, err
 	}

@@ -3,6 +3,7 @@ package fsm
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -92,6 +93,7 @@ func applicable(c Command) bool { return c.Type.Known() && c.Version == payloadV
 func (tx *txn) applyCommand(c Command) Result {
 	if !c.RequestID.IsZero() {
 		if r, ok := tx.seen[c.RequestID]; ok {
+			r.Deleted = slices.Clone(r.Deleted) // callers may not touch the stored copy
 			return r
 		}
 	}
@@ -102,7 +104,9 @@ func (tx *txn) applyCommand(c Command) Result {
 		r = reject(CodeUnknown, fmt.Sprintf("%s version %d skipped", c.Type, c.Version))
 	}
 	if !c.RequestID.IsZero() {
-		tx.remember(c.RequestID, r)
+		stored := r
+		stored.Deleted = slices.Clone(r.Deleted)
+		tx.remember(c.RequestID, stored)
 	}
 	return r
 }

@@ -131,7 +131,7 @@ func (v *View) Hash() string {
 	v.hashOnce.Do(func() {
 		h := sha256.New()
 		if err := writeCanonical(h, v); err != nil {
-			panic("fsm: hashing view: " + err.Error()) // a hash.Hash never fails
+			panic("fsm: hashing view: " + err.Error()) // only invalid (non-finite) state can fail
 		}
 		v.hash = hex.EncodeToString(h.Sum(nil))
 	})
