@@ -146,6 +146,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
+		httpClient.CloseIdleConnections()
 		if err := srv.Shutdown(); err != nil {
 			t.Errorf("Shutdown() = %v", err)
 		}

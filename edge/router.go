@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	path := string(ctx.Path())
+	if len(ctx.Request.Body()) > s.cfg.MaxBody && !isSnapshotRestore(ctx, path) {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeTooLarge,
+			fmt.Sprintf("request body over %d bytes", s.cfg.MaxBody))
+		return
+	}
 	if strings.HasPrefix(path, consolePrefix) {
 		s.routeConsole(ctx, strings.TrimPrefix(path, consolePrefix))
 		return
@@ -62,6 +68,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "no such path")
 	}
+}
+
+func isSnapshotRestore(ctx *fasthttp.RequestCtx, path string) bool {
+	return string(ctx.Method()) == fasthttp.MethodPost && strings.TrimSuffix(path, "/") == pathSnapshot
 }
 
 // only runs h when the method matches, else answers 405.

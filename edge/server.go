@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -144,7 +145,7 @@ func New(cfg Config, replica Replica, writer Writer, reader Reader, cl Cluster) 
 		HeaderReceived:               s.requestConfig,
 		Name:                         "drover",
 		Logger:                       fasthttpLogger{cfg.Logger},
-		MaxRequestBodySize:           cfg.MaxBody,
+		MaxRequestBodySize:           hardBodyLimit(cfg.MaxBody),
 		ReadTimeout:                  cfg.ReadTimeout,
 		WriteTimeout:                 cfg.WriteTimeout,
 		IdleTimeout:                  cfg.IdleTimeout,
@@ -202,6 +203,19 @@ func (s *Server) Addr() string {
 		return s.ln.Addr().String()
 	}
 	return s.cfg.Addr
+}
+
+// hardBodyLimit is fasthttp's own body limit: twice MaxBody. Bodies between
+// MaxBody and this are read in full and refused by the handler (413), which
+// keeps the connection clean so the client reliably sees the answer; larger
+// ones are refused by fasthttp from the header or mid-read (also 413, see
+// handleTransportError, but the client may see the connection reset while it
+// is still sending).
+func hardBodyLimit(maxBody int) int {
+	if maxBody > math.MaxInt/2 {
+		return maxBody
+	}
+	return 2 * maxBody
 }
 
 // requestConfig raises the body limit and timeouts for the snapshot paths
