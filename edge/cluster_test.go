@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/drover-io/drover/fsm"
 )
 
 func TestUnavailableMapsTo503(t *testing.T) {
@@ -282,5 +280,4 @@ func TestConfig(t *testing.T) {
 	if err := s.Shutdown(); !errors.Is(err, ErrNotServing) {
 		t.Errorf("Shutdown before Serve = %v, want ErrNotServing", err)
 	}
-	var _ = fsm.CodeInvalid
 }

@@ -1,10 +1,13 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
 	"testing"
+
+	"github.com/drover-io/drover/fsm"
 )
 
 var hex32 = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -132,5 +135,24 @@ func TestEmptyLists(t *testing.T) {
 		if rs, ok := m["results"].([]any); !ok || len(rs) != 0 {
 			t.Errorf("GET %s = %v, want results []", path, m)
 		}
+	}
+}
+
+func TestDeleteEndpointListsDeletedWorkers(t *testing.T) {
+	ts := startAdmin(t)
+	seed(t, ts)
+	for _, id := range []uint64{7, 9} {
+		cmd, err := fsm.NewCommand(fsm.CmdRegisterWorker, fsm.RequestID{},
+			fsm.RegisterWorker{Worker: fsm.Worker{ID: id, GroupID: 1, EndpointID: 1, State: fsm.WorkerReady}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs, err := ts.node.Apply(context.Background(), cmd); err != nil || rs[0].Code != "" {
+			t.Fatalf("RegisterWorker(%d) = %v, %v", id, rs, err)
+		}
+	}
+	del := ts.mustOK(t, "DELETE", "/api/v0/endptjobs/1/", "")
+	if fmt.Sprint(del["deleted_workers"]) != "[7 9]" || fmt.Sprint(del["failed_workers"]) != "[]" {
+		t.Errorf("DELETE endpoint = %v, want deleted_workers [7 9]", del)
 	}
 }
