@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -83,6 +84,13 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 		Logger:         logger,
 	}
 	srv := edge.New(edgeCfg, node, node, node, edgeCluster{node})
+	if ac.AddrFile != "" {
+		if err := writeAddrFile(ac.AddrFile, ln.Addr().String(), node.ClusterAddr(), node.GossipAddr()); err != nil {
+			node.Shutdown()
+			ln.Close()
+			return nil, nil, nil, err
+		}
+	}
 	logger.Info("drover agent started", "version", version, "id", cfg.ID,
 		"http", ln.Addr().String(), "cluster", cfg.ClusterBind, "gossip", cfg.GossipBind,
 		"tls", cfg.TLS != nil)
@@ -115,6 +123,20 @@ func serveAgent(node *cluster.Node, srv *edge.Server, ln net.Listener, logger *s
 	}
 	logger.Info("drover agent stopped")
 	return code
+}
+
+// writeAddrFile writes the addresses the node is bound to (useful with port
+// 0) as one JSON object, atomically: readers see all of it or nothing.
+func writeAddrFile(path, httpAddr, clusterAddr, gossipAddr string) error {
+	b, _ := json.Marshal(map[string]string{"http": httpAddr, "cluster": clusterAddr, "gossip": gossipAddr})
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("addr file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("addr file: %w", err)
+	}
+	return nil
 }
 
 // newLogger returns a text logger at the named level.

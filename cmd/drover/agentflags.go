@@ -21,6 +21,7 @@ type agentConfig struct {
 	AdminTokenFile string
 	ConfigFile     string
 	LogLevel       string
+	AddrFile       string // where to write the bound addresses once started
 }
 
 // flagAliases maps an alternative flag name to the flag it sets.
@@ -61,6 +62,7 @@ func agentFlagSet(c *agentConfig, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", "", "file holding the admin token (default: $DROVER_ADMIN_TOKEN)")
 	fs.StringVar(&c.ConfigFile, "config", "", "JSON file of flag values ({\"flag-name\": value}); command-line flags win")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.AddrFile, "addr-file", "", "once started, write the bound addresses as JSON {\"http\",\"cluster\",\"gossip\"} to this file (for port 0)")
 	return fs
 }
 
