@@ -117,7 +117,7 @@ func (n *Node) restoreLocal(r *bytes.Reader) error {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	meta := &raft.SnapshotMeta{Index: scratch.View().Index, Size: r.Size()}
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: scratch.View().Index, Size: r.Size()}
 	if err := n.raft.Restore(meta, r, 2*n.cfg.WriteTimeout); err != nil {
 		return fmt.Errorf("cluster: restore: %w", err)
 	}
