@@ -1,0 +1,68 @@
+package token
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// Vectors made with Python 3.11: json.dumps({"url": u}, indent=4, sort_keys=True).
+func TestAppendSignedURL(t *testing.T) {
+	tests := []struct {
+		name, url, want string
+	}{
+		{"plain", "http://10.0.0.1:8080", "{\n    \"url\": \"http://10.0.0.1:8080\"\n}"},
+		{"escapes", "http://h/ä?x=<&>\"\\", "{\n    \"url\": \"http://h/\\u00e4?x=<&>\\\"\\\\\"\n}"},
+		{"astral and controls", "http://e/\U0001F600\x7f\x01", "{\n    \"url\": \"http://e/\\ud83d\\ude00\\u007f\\u0001\"\n}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(AppendSignedURL(nil, tt.url)); got != tt.want {
+				t.Fatalf("AppendSignedURL(%q) = %q, want %q", tt.url, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMintVerify(t *testing.T) {
+	key := WorkerKey([]byte("cluster-secret"), 7)
+	now := time.UnixMilli(1_700_000_000_000)
+	c := Claims{WorkerID: 7, Endpoint: "chat-1", Reqnum: 42, RequestIdx: 9, Cost: 100.5, Expires: now.UnixMilli() + 60_000}
+	tok := Mint(key, c)
+	got, err := Verify(key, tok, now)
+	if err != nil || got != c {
+		t.Fatalf("Verify(Mint(c)) = %+v, %v, want %+v", got, err, c)
+	}
+	tests := []struct {
+		name string
+		key  []byte
+		tok  string
+		now  time.Time
+		want error
+	}{
+		{"other worker's key", WorkerKey([]byte("cluster-secret"), 8), tok, now, ErrBadMAC},
+		{"other cluster", WorkerKey([]byte("other"), 7), tok, now, ErrBadMAC},
+		{"expired", key, tok, now.Add(time.Minute), ErrExpired},
+		{"tampered claim", key, "v1.7.chat-1.43" + tok[len("v1.7.chat-1.42"):], now, ErrBadMAC},
+		{"truncated", key, tok[:len(tok)-3], now, ErrBadMAC},
+		{"garbage", key, "hello", now, ErrMalformed},
+		{"empty", key, "", now, ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Verify(tt.key, tt.tok, tt.now); !errors.Is(err, tt.want) {
+				t.Fatalf("Verify(%q) = %v, want %v", tt.tok, err, tt.want)
+			}
+		})
+	}
+}
+
+func BenchmarkAppend(b *testing.B) {
+	key := WorkerKey([]byte("s"), 1)
+	buf := make([]byte, 0, 256)
+	c := Claims{WorkerID: 1, Endpoint: "e", Reqnum: 1, RequestIdx: 2, Cost: 100, Expires: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = Append(buf[:0], key, c)
+	}
+}
