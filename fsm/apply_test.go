@@ -158,6 +158,38 @@ func TestApply(t *testing.T) {
 					t.Errorf("worker 10 = %+v, WorkersOf(1) = %v, WorkersOf(3) = %v", w, v.WorkersOf(1), v.WorkersOf(3))
 				}
 			}},
+		{name: "register worker by mtoken", cmd: cmd(t, CmdRegisterWorker, RegisterWorker{Worker: worker(30, 0), MToken: "tok-b"}),
+			want: Result{ID: 30, Revision: 9}, check: func(t *testing.T, _, v *View) {
+				if w := v.Workers[30]; w == nil || w.GroupID != 2 || w.EndpointID != 1 || len(v.WorkersOf(2)) != 2 {
+					t.Errorf("worker 30 = %+v, WorkersOf(2) = %v, want group 2 endpoint 1", w, v.WorkersOf(2))
+				}
+			}},
+		{name: "register worker by mtoken overrides group id", cmd: cmd(t, CmdRegisterWorker, RegisterWorker{Worker: worker(30, 3), MToken: "tok-b"}),
+			want: Result{ID: 30, Revision: 9}, check: func(t *testing.T, _, v *View) {
+				if w := v.Workers[30]; w == nil || w.GroupID != 2 {
+					t.Errorf("worker 30 = %+v, want group 2", w)
+				}
+			}},
+		{name: "register worker by shared mtoken picks lowest group id", cmd: cmd(t, CmdRegisterWorker, RegisterWorker{Worker: worker(30, 0), MToken: "tok-a"}),
+			want: Result{ID: 30, Revision: 9}, check: func(t *testing.T, _, v *View) {
+				if w := v.Workers[30]; w == nil || w.GroupID != 1 || w.EndpointID != 1 {
+					t.Errorf("worker 30 = %+v, want group 1 endpoint 1", w)
+				}
+			}},
+		{name: "register worker unknown mtoken", cmd: cmd(t, CmdRegisterWorker, RegisterWorker{Worker: worker(30, 1), MToken: "tok-zzz"}),
+			want: Result{Code: CodeInvalid}, unchanged: true},
+		{name: "register worker mtoken prefix", cmd: cmd(t, CmdRegisterWorker, RegisterWorker{Worker: worker(30, 1), MToken: "tok-"}),
+			want: Result{Code: CodeInvalid}, unchanged: true},
+		{name: "register worker by mtoken already there", cmd: cmd(t, CmdRegisterWorker, RegisterWorker{Worker: Worker{ID: 10, URL: "http://other", State: WorkerLoading}, MToken: "tok-a"}),
+			want: Result{ID: 10, Revision: 5}, unchanged: true},
+		{name: "register worker by mtoken moves group", cmd: cmd(t, CmdRegisterWorker, RegisterWorker{Worker: worker(20, 0), MToken: "tok-a"}),
+			want: Result{ID: 20, Revision: 9}, check: func(t *testing.T, _, v *View) {
+				if w := v.Workers[20]; w.GroupID != 1 || len(v.WorkersOf(2)) != 0 || len(v.WorkersOf(1)) != 3 {
+					t.Errorf("worker 20 = %+v, WorkersOf(1) = %v, WorkersOf(2) = %v", w, v.WorkersOf(1), v.WorkersOf(2))
+				}
+			}},
+		{name: "register worker by mtoken invalid worker", cmd: cmd(t, CmdRegisterWorker, RegisterWorker{Worker: Worker{ID: 30, State: "sleepy"}, MToken: "tok-b"}),
+			want: Result{Code: CodeInvalid}, unchanged: true},
 		{name: "set worker state", cmd: cmd(t, CmdSetWorkerState, SetWorkerState{ID: 10, State: WorkerReady, MaxPerf: 100}),
 			want: Result{ID: 10, Revision: 9}, check: func(t *testing.T, _, v *View) {
 				w := v.Workers[10]

@@ -1,9 +1,22 @@
 package fsm
 
-import "fmt"
+import (
+	"crypto/subtle"
+	"fmt"
+)
 
 func (tx *txn) applyRegisterWorker(p *RegisterWorker) Result {
 	w := p.Worker
+	if p.MToken != "" {
+		g := tx.groupByToken(p.MToken)
+		if g == nil {
+			return reject(CodeInvalid, "unknown mtoken")
+		}
+		if old := tx.v.Workers[w.ID]; old != nil && old.GroupID == g.ID {
+			return Result{ID: old.ID, Revision: old.Revision}
+		}
+		w.GroupID = g.ID
+	}
 	g, ok := tx.v.Groups[w.GroupID]
 	if !ok {
 		return noGroup(w.GroupID)
@@ -49,4 +62,20 @@ func (tx *txn) applyRemoveWorker(p *RemoveWorker) Result {
 
 func noWorker(id uint64) Result {
 	return reject(CodeNoWorker, fmt.Sprintf("no worker with id %d", id))
+}
+
+// groupByToken returns the group with the lowest id whose WorkerToken equals
+// token, or nil. Every group's token is compared in constant time, so the
+// time taken does not tell how much of a token matched.
+func (tx *txn) groupByToken(token string) *Group {
+	var found *Group
+	for _, g := range tx.v.Groups {
+		if g.WorkerToken == "" {
+			continue
+		}
+		if subtle.ConstantTimeCompare([]byte(g.WorkerToken), []byte(token)) == 1 && (found == nil || g.ID < found.ID) {
+			found = g
+		}
+	}
+	return found
 }

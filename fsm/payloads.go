@@ -43,7 +43,16 @@ type DeleteGroup struct{ ID uint64 }
 
 // RegisterWorker inserts or replaces the worker with Worker.ID. Its group
 // must exist; EndpointID is taken from the group.
-type RegisterWorker struct{ Worker Worker }
+//
+// MToken, when set, is the worker_token a self-registering worker reported
+// with: Apply registers the worker in the static group holding that token
+// (Worker.GroupID is ignored) or refuses with CodeInvalid "unknown mtoken".
+// Registering again a worker already in that group changes nothing, so two
+// nodes racing to register the same first report are harmless.
+type RegisterWorker struct {
+	Worker Worker
+	MToken string `json:",omitempty"`
+}
 
 // SetWorkerState records a worker's report. State and ErrorMsg are always
 // set; MaxPerf only when > 0 and URL only when non-empty, so a partial
