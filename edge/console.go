@@ -66,7 +66,7 @@ func (s *Server) propose(ctx *fasthttp.RequestCtx, t fsm.CmdType, payload any) (
 // readView returns the View a read answers from: consistent by default, the
 // local replica with ?stale=true. On failure it answers 503 and returns nil.
 func (s *Server) readView(ctx *fasthttp.RequestCtx) *fsm.View {
-	if stale, _ := strconv.ParseBool(string(ctx.QueryArgs().Peek("stale"))); stale {
+	if stale, _ := strconv.ParseBool(string(ctx.QueryArgs().Peek("stale"))); stale || brokenReads {
 		return s.replica.View()
 	}
 	c, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
