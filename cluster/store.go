@@ -31,6 +31,9 @@ func openStores(dir string, logw io.Writer) (*stores, error) {
 		return nil, fmt.Errorf("cluster: data dir: %w", err)
 	}
 	path := filepath.Join(dir, "raft.db")
+	if err := checkBoltFile(path); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptData, path, err)
+	}
 	bolt, err := raftboltdb.New(raftboltdb.Options{
 		Path:        path,
 		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second},

@@ -306,3 +306,31 @@ func (n *Node) Do(method, path string, body any) (int, []byte) {
 }
 
 var httpClient = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// StartFailing starts the node again and expects it to refuse to start: it
+// returns the process's exit code and output once it has exited.
+func (n *Node) StartFailing(timeout time.Duration) (int, string) {
+	n.c.t.Helper()
+	args := []string{"agent", "--id=" + n.ID, "--data-dir=" + n.DataDir,
+		"--http=" + orZero(n.HTTP), "--cluster=" + orZero(n.ClusterAddr), "--gossip=" + orZero(n.Gossip)}
+	args = append(args, n.c.Args...)
+	args = append(args, n.args...)
+	cmd := exec.Command(n.c.bin, args...)
+	cmd.Env = append(os.Environ(), "DROVER_ADMIN_TOKEN="+n.c.Token)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		n.c.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode(), out.String()
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-done
+		n.c.t.Fatalf("node %s did not refuse to start within %s:\n%s", n.ID, timeout, out.String())
+		return 0, ""
+	}
+}
