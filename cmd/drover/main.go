@@ -23,6 +23,8 @@ commands:
   group    create|list|get|update|delete manage worker groups
   cluster  status|remove ID              show or change cluster membership
   snapshot save FILE|restore FILE        back up or restore the whole state
+  worker                                 run a Go PyWorker in front of a model server (PyWorker env vars)
+  fake-model                             run an OpenAI-style fake model server for tests and demos
   version                                print the version
 
 Run 'drover <command> -h' for the flags of a command.
@@ -52,6 +54,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCluster(rest, stdout, stderr)
 	case "snapshot":
 		return runSnapshot(rest, stdout, stderr)
+	case "worker":
+		return runWorker(rest, stderr)
+	case "fake-model":
+		return runFakeModel(rest, stderr)
 	case "version", "--version":
 		return runVersion(stdout)
 	case "help", "-h", "-help", "--help":
