@@ -138,3 +138,71 @@ func TestE2ECorruptDataRefusesStart(t *testing.T) {
 		t.Fatalf("start with corrupt snapshot: exit %d, output:\n%s", code, out)
 	}
 }
+
+// 9. Bad input through a real cluster: every case gets its 4xx and the
+// replicated state does not change.
+func TestE2EBadInputLeavesStateUnchanged(t *testing.T) {
+	c := clustertest.Start(t, 3)
+	id := createEndpoint(t, c.Nodes[0], "good")
+	createEndpoint(t, c.Nodes[0], "taken")
+	before := waitQuiet(t, c)
+	big := `{"endpoint_name":"x","pad":"` + strings.Repeat("a", 1<<20+10) + `"}`
+	tests := []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"malformed json", "POST", "/api/v0/endptjobs/", `{"endpoint_name":`, 400},
+		{"wrong type", "POST", "/api/v0/endptjobs/", `{"endpoint_name":"a","min_load":"ten"}`, 400},
+		{"bad name", "POST", "/api/v0/endptjobs/", `{"endpoint_name":"a b/c"}`, 400},
+		{"taken name", "POST", "/api/v0/endptjobs/", `{"endpoint_name":"taken"}`, 409},
+		{"out of range", "POST", "/api/v0/endptjobs/", `{"endpoint_name":"a","target_util":1.5}`, 400},
+		{"non-finite", "POST", "/api/v0/endptjobs/", `{"endpoint_name":"a","min_load":1e999}`, 400},
+		{"NaN string", "PUT", fmt.Sprintf("/api/v0/endptjobs/%d/", id), `{"min_load":"NaN"}`, 400},
+		{"unknown endpoint", "PUT", "/api/v0/endptjobs/9999/", `{"min_load":1}`, 404},
+		{"unknown group", "DELETE", "/api/v0/workergroups/9999/", ``, 404},
+		{"group of unknown endpoint", "POST", "/api/v0/workergroups/", `{"endpoint_name":"nope"}`, 404},
+		{"stale if_revision", "PUT", fmt.Sprintf("/api/v0/endptjobs/%d/?if_revision=1", id), `{"min_load":1}`, 409},
+		{"body over 1 MiB", "POST", "/api/v0/endptjobs/", big, 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body any
+			if tt.body != "" {
+				body = tt.body
+			}
+			code, b := c.Nodes[1].Do(tt.method, tt.path, body)
+			if code != tt.want || !strings.Contains(string(b), `"success":false`) {
+				t.Fatalf("%s %s = %d %.200s, want %d with success:false", tt.method, tt.path, code, b, tt.want)
+			}
+		})
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.Nodes[2].HTTP+"/api/v0/endptjobs/", strings.NewReader(`{"endpoint_name":"sneaky"}`))
+	req.Header.Set("Authorization", "Bearer wrong")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %v %v, want 401", resp, err)
+	}
+	after := c.WaitConverged(10 * time.Second)
+	if after.StateHash != before.StateHash {
+		t.Fatalf("state hash changed by bad input: %s@%d → %s@%d", before.StateHash, before.AppliedIndex, after.StateHash, after.AppliedIndex)
+	}
+}
+
+// waitQuiet waits until the replicas have converged and no write (such as
+// the signing key the first leader creates in the background) has landed
+// for a second.
+func waitQuiet(t *testing.T, c *clustertest.Cluster) clustertest.Status {
+	t.Helper()
+	last := c.WaitConverged(10 * time.Second)
+	since := time.Now()
+	c.WaitFor(30*time.Second, "a quiet cluster", func() string {
+		s := c.WaitConverged(10 * time.Second)
+		if s.AppliedIndex != last.AppliedIndex {
+			last, since = s, time.Now()
+		}
+		if time.Since(since) < time.Second {
+			return fmt.Sprintf("index %d", s.AppliedIndex)
+		}
+		return ""
+	})
+	return last
+}

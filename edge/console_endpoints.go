@@ -127,6 +127,14 @@ func (s *Server) updateEndpoint(ctx *fasthttp.RequestCtx, id uint64) {
 		(taken(v) && refused(ctx, endpointNameTakenResult(next.Name))) {
 		return
 	}
+	if s.staleRevision(ctx, ifRev, func(v *fsm.View) uint64 {
+		if e, ok := v.Endpoints[id]; ok {
+			return e.Revision
+		}
+		return 0
+	}) {
+		return
+	}
 	res, ok := s.propose(ctx, fsm.CmdUpdateEndpoint, fsm.UpdateEndpoint{ID: id, IfRevision: ifRev, Patch: patch})
 	if !ok {
 		return

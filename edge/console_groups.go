@@ -171,6 +171,14 @@ func (s *Server) updateGroup(ctx *fasthttp.RequestCtx, id uint64) {
 		(taken(v) && refused(ctx, groupNameTakenResult(next.Name))) {
 		return
 	}
+	if s.staleRevision(ctx, ifRev, func(v *fsm.View) uint64 {
+		if g, ok := v.Groups[id]; ok {
+			return g.Revision
+		}
+		return 0
+	}) {
+		return
+	}
 	res, ok := s.propose(ctx, fsm.CmdUpdateGroup, fsm.UpdateGroup{ID: id, IfRevision: ifRev, Patch: patch})
 	if !ok {
 		return

@@ -64,6 +64,25 @@ func groupNameTakenResult(name string) fsm.Result {
 	return fsm.Result{Code: fsm.CodeNameTaken, Msg: fmt.Sprintf("group name %q is taken in this endpoint", name)}
 }
 
+// revisionMismatchResult is Apply's answer to a failed if_revision.
+func revisionMismatchResult(want, have uint64) fsm.Result {
+	return fsm.Result{Code: fsm.CodeRevision, Msg: fmt.Sprintf("if_revision %d does not match revision %d", want, have)}
+}
+
+// staleRevision refuses a compare-and-set whose revision no longer matches
+// (checked on a consistent View before refusing, like the other checks: a
+// refused CAS is then a linearizable failure, not a log entry). rev returns
+// the object's revision in a View (0 when it is gone: Apply answers that).
+// It reports whether it answered.
+func (s *Server) staleRevision(ctx *fasthttp.RequestCtx, ifRev uint64, rev func(*fsm.View) uint64) bool {
+	if ifRev == 0 {
+		return false
+	}
+	stale := func(v *fsm.View) bool { r := rev(v); return r != 0 && r != ifRev }
+	v := s.lookupView(ctx, func(v *fsm.View) bool { return !stale(v) })
+	return v == nil || (stale(v) && refused(ctx, revisionMismatchResult(ifRev, rev(v))))
+}
+
 // refused answers r when it is a rejection and reports whether it did.
 func refused(ctx *fasthttp.RequestCtx, r fsm.Result) bool {
 	if r.Code == "" {
