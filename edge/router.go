@@ -39,6 +39,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, fasthttp.StatusInternalServerError, codeInternal, "internal error")
 		}
 	}()
+	if p := engineOf(ctx.Path()); p != epNone {
+		s.handleEngine(ctx, p)
+		return
+	}
 	path := string(ctx.Path())
 	if len(ctx.Request.Body()) > s.cfg.MaxBody && !isSnapshotRestore(ctx, path) {
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeTooLarge,
@@ -67,6 +71,87 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "no such path")
+	}
+}
+
+// engine API paths.
+type enginePath uint8
+
+const (
+	epNone enginePath = iota
+	epRoute
+	epPubkey
+	epWorkerStatus
+	epDeleteRequests
+	epEndpointWorkers
+	epGroupWorkers
+	epEndpointStats
+	epMetrics
+)
+
+// engineMethods is the method each engine path answers.
+var engineMethods = [...]string{
+	epRoute: fasthttp.MethodPost, epPubkey: fasthttp.MethodGet, epWorkerStatus: fasthttp.MethodPost,
+	epDeleteRequests: fasthttp.MethodPost, epEndpointWorkers: fasthttp.MethodPost,
+	epGroupWorkers: fasthttp.MethodPost, epEndpointStats: fasthttp.MethodPost, epMetrics: fasthttp.MethodGet,
+}
+
+// engineOf returns the engine path of path (with or without its trailing
+// slash), or epNone.
+func engineOf(path []byte) enginePath {
+	if n := len(path); n > 1 && path[n-1] == '/' {
+		path = path[:n-1]
+	}
+	switch string(path) {
+	case "/route":
+		return epRoute
+	case "/pubkey":
+		return epPubkey
+	case "/worker_status":
+		return epWorkerStatus
+	case "/delete_requests":
+		return epDeleteRequests
+	case "/get_endpoint_workers":
+		return epEndpointWorkers
+	case "/get_workergroup_workers", "/get_autogroup_workers":
+		return epGroupWorkers
+	case "/get_endpoint_stats":
+		return epEndpointStats
+	case "/metrics":
+		return epMetrics
+	}
+	return epNone
+}
+
+// handleEngine serves an engine API path: body limit, method, handler.
+func (s *Server) handleEngine(ctx *fasthttp.RequestCtx, p enginePath) {
+	if len(ctx.Request.Body()) > s.cfg.MaxBody {
+		writeEngineError(ctx, fasthttp.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	method := engineMethods[p]
+	if string(ctx.Method()) != method && !(method == fasthttp.MethodGet && ctx.IsHead()) {
+		ctx.Response.Header.Set("Allow", method)
+		writeEngineError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	switch p {
+	case epRoute:
+		s.handleRoute(ctx)
+	case epPubkey:
+		s.handlePubkey(ctx)
+	case epWorkerStatus:
+		s.handleWorkerStatus(ctx)
+	case epDeleteRequests:
+		s.handleDeleteRequests(ctx)
+	case epEndpointWorkers:
+		s.handleEndpointWorkers(ctx)
+	case epGroupWorkers:
+		s.handleGroupWorkers(ctx)
+	case epEndpointStats:
+		s.handleEndpointStats(ctx)
+	case epMetrics:
+		s.handleMetrics(ctx)
 	}
 }
 

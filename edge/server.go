@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -44,6 +45,10 @@ type Config struct {
 	// SnapshotTimeout bounds reading, writing and taking a snapshot on the
 	// /v1/snapshot paths; zero means 5m.
 	SnapshotTimeout time.Duration
+	// DataPlane configures the engine API (/route/, /worker_status/, …)
+	// and carries the load overlay; its zero value serves it without an
+	// overlay (see DataPlane).
+	DataPlane DataPlane
 }
 
 // Defaults of Config.
@@ -85,7 +90,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: negative duration %v", ErrConfig, d)
 		}
 	}
-	return nil
+	return c.DataPlane.validate()
 }
 
 // withDefaults fills zero fields with their defaults.
@@ -104,6 +109,7 @@ func (c Config) withDefaults() Config {
 	setDur(&c.IdleTimeout, d.IdleTimeout)
 	setDur(&c.RequestTimeout, d.RequestTimeout)
 	setDur(&c.SnapshotTimeout, d.SnapshotTimeout)
+	c.DataPlane = c.DataPlane.withDefaults()
 	return c
 }
 
@@ -131,6 +137,19 @@ type Server struct {
 
 	mu sync.Mutex
 	ln net.Listener
+
+	// Data plane (engine API).
+	dp           DataPlane
+	ids          *idGen
+	metrics      *metrics
+	nodeOnce     sync.Once
+	table        atomic.Pointer[routeTables]
+	buildMu      sync.Mutex                // guards table builds and the state maps
+	wStates      map[uint64]*workerState   // by worker id, kept across builds
+	epStates     map[uint64]*endpointState // by endpoint id, kept across builds
+	sign         atomic.Pointer[signer]
+	signMu       sync.Mutex
+	badKeyLogged atomic.Bool
 }
 
 // New returns a Server over the given dependencies; zero Config fields take
@@ -138,7 +157,9 @@ type Server struct {
 func New(cfg Config, replica Replica, writer Writer, reader Reader, cl Cluster) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, replica: replica, writer: writer,
-		reader: reader, cluster: cl}
+		reader: reader, cluster: cl, dp: cfg.DataPlane,
+		ids: newIDGen(cfg.DataPlane.NodeIndex, cfg.DataPlane.Now())}
+	s.metrics = newMetrics(s)
 	s.srv = &fasthttp.Server{
 		Handler:                      s.handle,
 		ErrorHandler:                 s.handleTransportError,

@@ -1,0 +1,112 @@
+package edge
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// unknownPerfScale ranks workers whose perf is unknown by their load alone,
+// small enough that they are never skipped for max_queue_time.
+const unknownPerfScale = 1e-12
+
+// pick chooses a worker of the endpoint: a group by weight, then a worker
+// of it by power-of-two choices on estimated queue time, skipping workers
+// past max_queue_time (then trying the other groups). Nil: no worker can
+// take the request. No lock, no allocation.
+func (er *endpointRoute) pick(o Overlay) *workerRoute {
+	n := len(er.groups)
+	if n == 0 {
+		return nil
+	}
+	first := er.pickGroup(rand.Float64() * er.total)
+	limit := er.ep.MaxQueueTime
+	if w := er.groups[first].pickWorker(o, limit); w != nil {
+		return w
+	}
+	for i := 1; i < n; i++ {
+		if w := er.groups[(first+i)%n].best(o, limit, 0); w != nil {
+			return w
+		}
+	}
+	return nil
+}
+
+// pickGroup returns the index of the group whose weight range holds r.
+func (er *endpointRoute) pickGroup(r float64) int {
+	for i := range er.groups {
+		if r < er.groups[i].upper {
+			return i
+		}
+	}
+	return len(er.groups) - 1
+}
+
+// pickWorker compares two distinct random workers and returns the one with
+// the shorter estimated queue time that is within limit; when neither is,
+// the best of the whole group (nil when none is within limit).
+func (g *groupRoute) pickWorker(o Overlay, limit float64) *workerRoute {
+	n := len(g.workers)
+	if n == 1 {
+		return g.best(o, limit, 0)
+	}
+	i := rand.IntN(n)
+	j := rand.IntN(n - 1)
+	if j >= i {
+		j++
+	}
+	a, b := g.workers[i], g.workers[j]
+	qa, okA := a.queueTime(o)
+	qb, okB := b.queueTime(o)
+	okA = okA || qa <= limit
+	okB = okB || qb <= limit
+	switch {
+	case okA && (!okB || qa <= qb):
+		return a
+	case okB:
+		return b
+	}
+	return g.best(o, limit, rand.IntN(n))
+}
+
+// best scans the group from start and returns the worker with the shortest
+// estimated queue time within limit, or nil.
+func (g *groupRoute) best(o Overlay, limit float64, start int) *workerRoute {
+	var found *workerRoute
+	min := math.Inf(1)
+	n := len(g.workers)
+	for k := range n {
+		w := g.workers[(start+k)%n]
+		q, unjudged := w.queueTime(o)
+		if (unjudged || q <= limit) && q < min {
+			found, min = w, q
+		}
+	}
+	return found
+}
+
+// queueTime estimates how long the worker needs for the work it has:
+// (reported cur_load + load this node routed since that report) / perf,
+// perf being the reported max_perf, else the registered one. unjudged: no
+// report or no perf is known, so max_queue_time cannot be applied.
+func (w *workerRoute) queueTime(o Overlay) (q float64, unjudged bool) {
+	st := w.st
+	perf := w.w.MaxPerf
+	var load float64
+	wl := o.Load(w.w.ID)
+	if wl != nil {
+		if last := wl.LastReport; st.lastReport.Load() != last {
+			// A newer report covers what was routed before it.
+			st.lastReport.Store(last)
+			st.routed.Store(0)
+		}
+		load = wl.CurLoad
+		if wl.MaxPerf > 0 {
+			perf = wl.MaxPerf
+		}
+	}
+	load += math.Float64frombits(st.routed.Load())
+	if !(perf > 0) {
+		return load * unknownPerfScale, true
+	}
+	return load / perf, wl == nil
+}
