@@ -132,7 +132,7 @@ func TestRouteKeySourcesAndErrors(t *testing.T) {
 		{"body key", "/route/", "", `{"endpoint":"chat","api_key":"` + testAPIKey + `"}`, 200, ""},
 		{"bearer key", "/route/", "Bearer " + testAPIKey, `{"endpoint":"chat","cost":1.5}`, 200, ""},
 		{"query key", "/route/?api_key=" + testAPIKey, "", `{"endpoint":"chat"}`, 200, ""},
-		{"no slash, escapes", "/route", "", `{"endpoint":"ch\\u0061t","api_key":"` + testAPIKey + `","request_idx":null}`, 200, ""},
+		{"no slash, escapes", "/route", "", `{"endpoint":"ch\u0061t","api_key":"` + testAPIKey + `","request_idx":null}`, 200, ""},
 		{"wrong key", "/route/", "", `{"endpoint":"chat","api_key":"nope"}`, 401, `{"error":"Authentication failed"}`},
 		{"wrong bearer", "/route/", "Bearer nope", `{"endpoint":"chat"}`, 401, `{"error":"Authentication failed"}`},
 		{"no key", "/route/", "", `{"endpoint":"chat"}`, 401, `{"error":"Authentication failed"}`},
