@@ -72,6 +72,11 @@ type Config struct {
 	ReconcileInterval time.Duration
 	PromoteAfter      time.Duration
 
+	// WorkerTTL: the leader marks a ready or loading worker lost when no
+	// report of it arrived for this long. 0 means 30 s (Vast's idle workers
+	// report every 10 s).
+	WorkerTTL time.Duration
+
 	// OnFatal is called when the node must stop at once (disk stall). nil
 	// means log and os.Exit(2).
 	OnFatal func(reason string)
@@ -95,6 +100,7 @@ func DefaultConfig() Config {
 		TrailingLogs:      10240,
 		ReconcileInterval: time.Second,
 		PromoteAfter:      5 * time.Second,
+		WorkerTTL:         30 * time.Second,
 	}
 }
 
@@ -113,6 +119,7 @@ func (c Config) withDefaults() Config {
 	setDur(&c.SnapshotInterval, d.SnapshotInterval)
 	setDur(&c.ReconcileInterval, d.ReconcileInterval)
 	setDur(&c.PromoteAfter, d.PromoteAfter)
+	setDur(&c.WorkerTTL, d.WorkerTTL)
 	if c.MaxVoters == 0 {
 		c.MaxVoters = d.MaxVoters
 	}
@@ -149,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxVoters < 0 || c.MinQuorum < 0 {
 		return fmt.Errorf("%w: max voters and min quorum must be >= 0", ErrConfig)
+	}
+	if c.WorkerTTL < 0 {
+		return fmt.Errorf("%w: worker ttl must be >= 0", ErrConfig)
 	}
 	if c.NonVoter && c.BootstrapExpect > 0 {
 		return fmt.Errorf("%w: a non-voter cannot bootstrap", ErrConfig)

@@ -64,7 +64,7 @@ func (n *Node) leaderLoop() {
 
 // lead runs while this node is leader: a barrier so the FSM holds every
 // committed entry (then consistent reads are allowed), the signing key, and
-// the membership reconcile loop.
+// the membership reconcile loop, and the worker lifecycle loop.
 func (n *Node) lead(ctx context.Context) {
 	term := n.raft.CurrentTerm()
 	n.log.Info("became leader", "term", term)
@@ -84,6 +84,12 @@ func (n *Node) lead(ctx context.Context) {
 	n.leader.deadSince = map[string]time.Time{}
 	n.leader.stableSince = map[string]time.Time{}
 	n.ensureSigningKey(ctx)
+	lifecycleDone := make(chan struct{})
+	go func() {
+		defer close(lifecycleDone)
+		n.lifecycleLoop(ctx)
+	}()
+	defer func() { <-lifecycleDone }()
 	tick := time.NewTicker(n.cfg.ReconcileInterval)
 	defer tick.Stop()
 	for {

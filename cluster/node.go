@@ -28,6 +28,7 @@ type Node struct {
 	raft   *raft.Raft
 	gossip *gossip
 	batch  *batcher
+	ovl    *Overlay
 
 	// readyTerm is the term in which this node, as leader, finished its
 	// barrier: consistent reads are served only when it equals the term.
@@ -80,6 +81,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.batch = newBatcher(n)
+	n.ovl = newOverlay(overlayConfig{Self: cfg.ID, Mux: n.mux, Peers: n.overlayPeers, Logger: n.log})
 	n.mux.ServeRPC(n.handleRPC)
 	n.goLoop(func() { n.gossip.joinLoop(cfg.Join, n.gossip.addr(), n.stop, n.log) })
 	if !hasState && cfg.BootstrapExpect > 0 {
@@ -152,6 +154,26 @@ func (n *Node) goLoop(f func()) {
 // View is the local replica's current state; it never blocks.
 func (n *Node) View() *fsm.View { return n.fsm.View() }
 
+// Overlay is this node's soft-state load overlay (worker loads and the
+// queue of held requests), streamed between nodes outside Raft.
+func (n *Node) Overlay() *Overlay { return n.ovl }
+
+// overlayPeers lists the other servers of the Raft configuration (id →
+// cluster address) for the overlay's streams.
+func (n *Node) overlayPeers() map[string]string {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, s := range f.Configuration().Servers {
+		if string(s.ID) != n.cfg.ID {
+			out[string(s.ID)] = string(s.Address)
+		}
+	}
+	return out
+}
+
 // ID is this server's id.
 func (n *Node) ID() string { return n.cfg.ID }
 
@@ -175,6 +197,7 @@ func (n *Node) Shutdown() error {
 		n.gossip.leave()
 		err = n.raft.Shutdown().Error()
 		n.batch.close()
+		n.ovl.close()
 		n.mux.Close()
 		n.wg.Wait()
 		if e := n.stores.close(); err == nil {
