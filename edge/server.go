@@ -150,6 +150,7 @@ type Server struct {
 	sign         atomic.Pointer[signer]
 	signMu       sync.Mutex
 	badKeyLogged atomic.Bool
+	unknownRegs  atomic.Int64 // unix second << 16 | registrations with unknown tokens in it
 }
 
 // New returns a Server over the given dependencies; zero Config fields take

@@ -24,6 +24,9 @@ const (
 	maxStringBytes = 4096    // version, url
 	maxErrorBytes  = 64 << 10
 	maxIdxs        = 100_000 // request indexes in one call
+	// unknownTokenRate is how many registrations per second may carry an
+	// mtoken this node's replica does not know.
+	unknownTokenRate = 20
 )
 
 var (
@@ -210,6 +213,9 @@ func (s *Server) handleWorkerStatus(ctx *fasthttp.RequestCtx) {
 			writeRaw(ctx, fasthttp.StatusUnauthorized, authFailedBody)
 			return
 		}
+	} else if !s.registerAllowed(t.view, r.MToken) {
+		writeEngineError(ctx, fasthttp.StatusServiceUnavailable, "too many registrations with unknown tokens; retry")
+		return
 	} else if !s.registerWorker(ctx, r) {
 		return
 	}
@@ -232,6 +238,31 @@ type workerStatusAnswer struct {
 func workerTokenOK(v *fsm.View, w *fsm.Worker, mtoken string) bool {
 	g := v.Groups[w.GroupID]
 	return g != nil && g.WorkerToken != "" && fsm.ConstantTimeEqual(mtoken, g.WorkerToken)
+}
+
+// registerAllowed limits registrations whose mtoken the local replica does
+// not know (they go to the leader, which usually refuses them) to
+// unknownTokenRate per second, so unauthenticated callers cannot flood the
+// Raft log. Known tokens are never limited.
+func (s *Server) registerAllowed(v *fsm.View, mtoken string) bool {
+	for _, g := range v.Groups {
+		if g.WorkerToken != "" && fsm.ConstantTimeEqual(mtoken, g.WorkerToken) {
+			return true
+		}
+	}
+	sec := s.dp.Now().Unix()
+	for {
+		cur := s.unknownRegs.Load()
+		n := int64(1)
+		if cur>>16 == sec {
+			if n = cur&0xffff + 1; n > unknownTokenRate {
+				return false
+			}
+		}
+		if s.unknownRegs.CompareAndSwap(cur, sec<<16|n) {
+			return true
+		}
+	}
 }
 
 // registerWorker proposes an unknown worker's registration in the static
