@@ -23,6 +23,7 @@ commands:
   group    create|list|get|update|delete manage worker groups
   cluster  status|remove ID              show or change cluster membership
   snapshot save FILE|restore FILE        back up or restore the whole state
+  sim      --trace FILE | --pattern NAME replay load through the scaling policies
   worker                                 run a Go PyWorker in front of a model server (PyWorker env vars)
   fake-model                             run an OpenAI-style fake model server for tests and demos
   version                                print the version
@@ -58,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runWorker(rest, stderr)
 	case "fake-model":
 		return runFakeModel(rest, stderr)
+	case "sim":
+		return runSim(rest, stdout, stderr)
 	case "version", "--version":
 		return runVersion(stdout)
 	case "help", "-h", "-help", "--help":

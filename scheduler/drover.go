@@ -1,0 +1,273 @@
+package scheduler
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/drover-io/drover/fsm"
+)
+
+// Drover is drover's own policy: queueing-based sizing against the SLO with
+// a margin from the load's measured variability, capacity started one
+// measured start time ahead of a short-term forecast (a floor: the queue
+// can always add more), a cold pool of stopped workers sized to the recent
+// peak so scale-ups take a start, not a create, and ski-rental rules for
+// giving capacity back. DESIGN.md next to this file explains each rule.
+type Drover struct{ cfg Config }
+
+// Name implements Policy.
+func (d *Drover) Name() string { return "drover" }
+
+// Plan implements Policy.
+func (d *Drover) Plan(in *Input, mem *Memory) Plan {
+	p := Plan{Policy: d.Name(), Now: in.Now}
+	for i := range in.Endpoints {
+		ep := &in.Endpoints[i]
+		em := mem.endpoint(ep.Endpoint.ID)
+		acts, note := d.endpoint(ep, em, mem, in.Now)
+		p.Actions = append(p.Actions, acts...)
+		p.Notes = append(p.Notes, note)
+		em.LastTick = in.Now
+	}
+	return p
+}
+
+// droverCtx is one endpoint's tick: the fleet, the demand model and the
+// targets derived from them.
+type droverCtx struct {
+	f       *fleet
+	em      *EndpointMemory
+	mem     *Memory
+	now     time.Time
+	dm      demand
+	p       float64       // perf per worker of the best group
+	ts, tc  time.Duration // its measured start and create times
+	backlog float64
+	slo     float64 // the SLO wait (target_queue_time), seconds
+	R       int // ready workers needed now
+	P       int // loaded workers (ready + stopped + in progress) for the cold pool
+}
+
+func (c *droverCtx) figures() []Figure {
+	return figs("R", c.R, "P", c.P, "rate", round(c.dm.rate), "sigma", round(c.dm.sigma),
+		"span_s", c.dm.span, "backlog", round(c.backlog), "perf", c.p, "ready", len(c.f.ready),
+		"start_s", c.ts, "create_s", c.tc)
+}
+
+func round(x float64) float64 { return math.Round(x) }
+
+func (d *Drover) endpoint(ep *EndpointInput, em *EndpointMemory, mem *Memory, now time.Time) ([]Action, Note) {
+	note := Note{EndpointID: ep.Endpoint.ID}
+	f := newFleet(ep, now, d.cfg)
+	switch {
+	case ep.Endpoint.State == fsm.EndpointStopped:
+		note.Text = "endpoint stopped: stop every worker"
+		return f.stopAll(), note
+	case ep.Endpoint.State == fsm.EndpointSuspended:
+		note.Text = "endpoint suspended: no scaling"
+		return nil, note
+	case len(f.groups) == 0:
+		note.Text = "no scalable group"
+		return nil, note
+	}
+	trackActivity(ep, em, mem, now)
+	c := d.context(ep, f, em, mem, now)
+	acts := d.repair(c)
+	if tw := testWorkers(f, c.R+c.P > 0); len(tw) > 0 {
+		acts = append(acts, tw...)
+	}
+	acts = append(acts, d.scaleUp(c)...)
+	down, held := d.scaleDown(c)
+	acts = append(acts, down...)
+	note.Text, note.Figures = "drover targets", c.figures()
+	if held {
+		note.Text += fmt.Sprintf("; scale-down held: new leader, %s of fresh load < window %s",
+			secs(now.Sub(mem.Started)), secs(d.cfg.Window))
+	}
+	return acts, note
+}
+
+// context computes the demand model and the targets R and P.
+func (d *Drover) context(ep *EndpointInput, f *fleet, em *EndpointMemory, mem *Memory, now time.Time) *droverCtx {
+	g := f.groups[0]
+	c := &droverCtx{f: f, em: em, mem: mem, now: now, p: g.perf, ts: g.strt, tc: g.create, backlog: ep.Load.Queued}
+	e := &ep.Endpoint
+	slo := e.TargetQueueTime
+	if slo <= 0 {
+		slo = 10
+	}
+	// A span is how long a burst runs on the ready workers alone: one tick
+	// to see it, one start time to add stopped workers, then the SLO wait.
+	span := int(math.Ceil(1 + c.ts.Seconds() + slo))
+	c.slo = slo
+	c.dm = newDemand(ep.Load.History, span, int(math.Ceil(slo)), int(d.cfg.Window/time.Second), int(d.cfg.PoolWindow/time.Second))
+	c.R = d.need(c)
+	// The pool covers the reactive need at the recent peak from a cold
+	// start: the peak rate plus the backlog one start time at that rate
+	// leaves, drained within the SLO wait.
+	c.P = max(int(e.ColdWorkers), ceilDiv(e.MinColdLoad, c.p), ceilDiv(c.dm.peak*(1+c.ts.Seconds()/slo), c.p))
+	c.P = min(c.P, f.max)
+	return c
+}
+
+// need is the ready workers wanted now: the forecast's sizing, or more if
+// the queue says so (the forecast is a floor, never a ceiling).
+func (d *Drover) need(c *droverCtx) int {
+	n := c.dm.workersFor(c.backlog, c.p)
+	// Reactive: the backlog when a start issued now lands (given the
+	// starts and creates landing before it), drained within the SLO wait
+	// while serving the current rate.
+	var etas []time.Duration
+	for _, r := range c.f.starting {
+		etas = append(etas, c.eta(r, r.g.strt))
+	}
+	for _, r := range c.f.loading {
+		etas = append(etas, c.eta(r, r.g.create))
+	}
+	bs := projectBacklog(c.backlog, c.dm.short, c.p, len(c.f.ready), etas, c.ts)
+	if bs > 0 {
+		n = max(n, ceilDiv(bs/c.slo+c.dm.short, c.p))
+	}
+	return d.floors(c, n, c.backlog)
+}
+
+// floors applies min_load, scale-up from zero on queued demand,
+// inactivity_timeout and max_workers to a worker count.
+func (d *Drover) floors(c *droverCtx, n int, backlog float64) int {
+	e := &c.f.ep.Endpoint
+	n = max(n, ceilDiv(e.MinLoad, c.p))
+	if backlog > 0 || c.f.ep.Load.InFlight > 0 {
+		n = max(n, 1) // scale up from zero on queued demand
+	}
+	if t := e.InactivityTimeout; t != nil && (*t < 0 || c.now.Sub(c.em.LastActive).Seconds() < *t) {
+		n = max(n, 1)
+	}
+	return min(n, c.f.max)
+}
+
+// repair abandons creates and starts that are not ready in time (twice
+// the measured time) and destroys broken workers. They keep counting
+// against max_workers until the provider confirms them gone.
+func (d *Drover) repair(c *droverCtx) []Action {
+	var acts []Action
+	keep := func(set []workerRef, limit func(*groupView) time.Duration, what string) []workerRef {
+		var out []workerRef
+		for _, r := range set {
+			lim := limit(r.g)
+			if age := c.now.Sub(r.since()); age > lim {
+				reason := fmt.Sprintf("%s not ready after %s (deadline %s): abandon, destroy, re-plan", what, secs(age), secs(lim))
+				acts = append(acts, c.f.action(Destroy, r, reason, figs("age_s", age, "deadline_s", lim)))
+				c.f.broken = append(c.f.broken, r)
+				continue
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	c.f.loading = keep(c.f.loading, func(g *groupView) time.Duration { return 2 * g.create }, "create")
+	c.f.starting = keep(c.f.starting, func(g *groupView) time.Duration { return 2*g.strt + 10*time.Second }, "start")
+	for _, r := range c.f.broken {
+		if r.w != nil && (r.w.State == fsm.WorkerError || r.w.State == fsm.WorkerLost) {
+			acts = append(acts, c.f.action(Destroy, r, "worker is "+r.w.State+": destroy", nil))
+		}
+	}
+	return acts
+}
+
+// eta is when a worker in progress is expected ready, from now.
+func (c *droverCtx) eta(r workerRef, total time.Duration) time.Duration {
+	return max(0, total-c.now.Sub(r.since()))
+}
+
+func (d *Drover) scaleUp(c *droverCtx) []Action {
+	f := c.f
+	var etas []time.Duration
+	soon := len(f.ready)
+	for _, r := range f.starting {
+		etas = append(etas, c.eta(r, r.g.strt))
+		soon++
+	}
+	for _, r := range f.loading {
+		e := c.eta(r, r.g.create)
+		etas = append(etas, e)
+		if e <= c.ts {
+			soon++
+		}
+	}
+	fg := c.figures()
+	var acts []Action
+	if c.R > soon {
+		reason := fmt.Sprintf("ready need R %d > ready or ready within a start %d: start stopped workers", c.R, soon)
+		acts = f.startActions(c.R-soon, reason, fg)
+		for range acts {
+			etas = append(etas, c.ts)
+		}
+	}
+	// Creates land one create time from now, a commitment of a create
+	// time at full price: size them on the window's mean rate (missing
+	// history counts as none) and the backlog projected to then, given
+	// everything already on its way.
+	bc := projectBacklog(c.backlog, c.dm.longRate, c.p, len(f.ready), etas, c.tc)
+	span := float64(c.dm.span)
+	rc := d.floors(c, ceilDiv(bc+c.dm.longRate*span, c.p*span), bc)
+	future := len(f.ready) + len(f.starting) + len(f.loading) + len(f.stopped)
+	if rc > future {
+		reason := fmt.Sprintf("need %d at the create horizon (projected backlog %.0f) > ready, in progress and stopped %d: create", rc, bc, future)
+		acts = append(acts, f.createActions(rc-future, reason, fg)...)
+		future = rc
+	}
+	loaded := future + len(f.draining)
+	if c.P > loaded {
+		reason := fmt.Sprintf("cold pool P %d > loaded %d: create (stopped once loaded)", c.P, loaded)
+		acts = append(acts, f.createActions(c.P-loaded, reason, fg)...)
+	}
+	return acts
+}
+
+// scaleDown drains then stops ready workers beyond R once the excess has
+// lasted a start's worth of cost, and destroys stopped workers beyond the
+// pool once keeping them has cost as much as re-creating one. After a
+// leader change it holds both until a full window of fresh load.
+func (d *Drover) scaleDown(c *droverCtx) ([]Action, bool) {
+	f := c.f
+	fg := c.figures()
+	var acts []Action
+	for _, r := range f.draining {
+		switch age := c.now.Sub(r.since()); {
+		case !r.w.Busy():
+			acts = append(acts, f.action(Stop, r, "drained: in-flight work finished, stop", fg))
+		case age >= d.cfg.DrainTimeout:
+			acts = append(acts, f.action(Stop, r, fmt.Sprintf("drain timed out after %s: stop", secs(age)), fg))
+		}
+	}
+	if c.now.Sub(c.mem.Started) < d.cfg.Window {
+		c.em.DownSince, c.em.PoolOver = time.Time{}, time.Time{}
+		return acts, true
+	}
+	excess := len(f.ready) - c.R
+	// Ski rental: an idle ready worker costs 1/s; stopping it and needing it
+	// back costs a start. Keep it until it has idled that long.
+	hold := time.Duration(float64(c.ts) / (1 - d.cfg.StoppedPrice))
+	if held := overFor(&c.em.DownSince, excess > 0, c.now); excess > 0 && held >= hold {
+		for _, r := range f.leastUseful(f.ready)[:excess] {
+			if r.w.Busy() {
+				acts = append(acts, f.action(Drain, r, fmt.Sprintf("ready %d > R %d for %s: drain, then stop", len(f.ready), c.R, secs(held)), fg))
+				continue
+			}
+			acts = append(acts, f.action(Stop, r, fmt.Sprintf("ready %d > R %d for %s: stop an idle worker", len(f.ready), c.R, secs(held)), fg))
+		}
+	}
+	loaded := len(f.ready) + len(f.draining) + len(f.starting) + len(f.loading) + len(f.stopped)
+	extra := min(loaded-c.P, len(f.stopped))
+	// Ski rental again: a stopped worker costs StoppedPrice/s; re-creating
+	// it costs a create time at full price.
+	keep := time.Duration(float64(c.tc) / d.cfg.StoppedPrice)
+	if held := overFor(&c.em.PoolOver, extra > 0, c.now); extra > 0 && held >= keep {
+		reason := fmt.Sprintf("loaded %d > pool P %d for %s: destroy stopped beyond the pool", loaded, c.P, secs(held))
+		for _, r := range f.leastUseful(f.stopped)[:extra] {
+			acts = append(acts, f.action(Destroy, r, reason, fg))
+		}
+	}
+	return acts, false
+}

@@ -1,0 +1,127 @@
+package scheduler
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// demand is drover's short-term model of one endpoint's load, built from
+// its per-second arrival history.
+type demand struct {
+	span     int     // seconds in a sizing window: reaction horizon + SLO wait
+	rate     float64 // forecast arrival rate (load/s): a floor
+	short    float64 // mean rate over the SLO wait (the reactive loop's signal)
+	sigma    float64 // std dev of the load arriving in a span at the current level
+	peak     float64 // largest mean rate of one span over the pool window
+	longRate float64 // mean over the whole statistics window, missing seconds as 0
+	trend    float64 // load/s per second, from the last two minutes
+}
+
+// zMargin is how many standard deviations of span load drover provisions
+// for: the one-sided 97.7 % point of a normal.
+const zMargin = 2.0
+
+// newDemand builds the model. span is the sizing window in seconds, slo
+// the SLO wait, window the statistics window and pool the peak look-back.
+func newDemand(h []float64, span, slo, window, pool int) demand {
+	d := demand{span: span}
+	r60, rWin := meanRate(h, 60), meanRate(h, window)
+	if len(h) >= 120 {
+		d.trend = (r60 - meanRate(h[:len(h)-60], 60)) / 60
+	}
+	// Forecast: the larger of the recent level extrapolated along a rising
+	// trend to the middle of the next span (the 60 s mean is centred 30 s
+	// ago), the current span and the window's level.
+	ahead := r60 + math.Max(0, d.trend)*(30+float64(span)/2)
+	d.rate = max(ahead, meanRate(h, span), rWin)
+	d.short = meanRate(h, slo)
+	// Arrivals in disjoint seconds are close to independent, so a span's
+	// load varies like span × the per-second variance of the last minute.
+	tail := h[max(0, len(h)-60):]
+	d.sigma = math.Sqrt(float64(span)) * stddev(tail)
+	for _, s := range spanSums(h, span, pool) {
+		d.peak = max(d.peak, s/float64(span))
+	}
+	n := min(len(h), window)
+	for _, x := range h[len(h)-n:] {
+		d.longRate += x
+	}
+	if window > 0 {
+		d.longRate /= float64(window)
+	}
+	return d
+}
+
+// spanSums returns the load of every span-second sliding window inside the
+// last look seconds of h (one per second), or the whole of a shorter h.
+func spanSums(h []float64, span, look int) []float64 {
+	if len(h) > look {
+		h = h[len(h)-look:]
+	}
+	if len(h) < span {
+		if len(h) == 0 {
+			return nil
+		}
+		s := 0.0
+		for _, x := range h {
+			s += x
+		}
+		return []float64{s * float64(span) / float64(len(h))}
+	}
+	out := make([]float64, 0, len(h)-span+1)
+	s := 0.0
+	for i, x := range h {
+		s += x
+		if i >= span {
+			s -= h[i-span]
+		}
+		if i >= span-1 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func stddev(xs []float64) float64 {
+	if len(xs) < 2 {
+		return 0
+	}
+	m := 0.0
+	for _, x := range xs {
+		m += x
+	}
+	m /= float64(len(xs))
+	v := 0.0
+	for _, x := range xs {
+		v += (x - m) * (x - m)
+	}
+	return math.Sqrt(v / float64(len(xs)-1))
+}
+
+// workersFor is how many workers of perf p serve backlog plus a span's
+// high-quantile arrivals at the forecast rate within the span.
+func (d demand) workersFor(backlog, p float64) int {
+	load := backlog + d.rate*float64(d.span) + zMargin*d.sigma
+	return ceilDiv(load, p*float64(d.span))
+}
+
+// projectBacklog runs the fluid queue forward: backlog b now, arrivals at
+// rate, capacity p per worker with ready workers now and one more at each
+// of the arrivals (offsets from now). It returns the backlog after horizon.
+func projectBacklog(b, rate, p float64, ready int, arrivals []time.Duration, horizon time.Duration) float64 {
+	arr := slices.Clone(arrivals)
+	slices.Sort(arr)
+	t, c := 0.0, float64(ready)
+	end := horizon.Seconds()
+	for _, a := range append(arr, horizon) {
+		next := math.Min(math.Max(a.Seconds(), t), end)
+		b = math.Max(0, b+(rate-c*p)*(next-t))
+		t = next
+		c++
+		if t >= end {
+			break
+		}
+	}
+	return b
+}
