@@ -45,8 +45,8 @@ type droverCtx struct {
 	ts, tc  time.Duration // its measured start and create times
 	backlog float64
 	slo     float64 // the SLO wait (target_queue_time), seconds
-	R       int // ready workers needed now
-	P       int // loaded workers (ready + stopped + in progress) for the cold pool
+	R       int     // ready workers needed now
+	P       int     // loaded workers (ready + stopped + in progress) for the cold pool
 }
 
 func (c *droverCtx) figures() []Figure {
@@ -205,8 +205,8 @@ func (d *Drover) scaleUp(c *droverCtx) []Action {
 		}
 	}
 	// Creates land one create time from now, a commitment of a create
-	// time at full price: size them on the window's mean rate (missing
-	// history counts as none) and the backlog projected to then, given
+	// time at full price: size them on the window's mean rate and the
+	// backlog projected to then, given
 	// everything already on its way.
 	bc := projectBacklog(c.backlog, c.dm.longRate, c.p, len(f.ready), etas, c.tc)
 	span := float64(c.dm.span)

@@ -14,7 +14,7 @@ type demand struct {
 	short    float64 // mean rate over the SLO wait (the reactive loop's signal)
 	sigma    float64 // std dev of the load arriving in a span at the current level
 	peak     float64 // largest mean rate of one span over the pool window
-	longRate float64 // mean over the whole statistics window, missing seconds as 0
+	longRate float64 // mean over the statistics window (at least a span's worth)
 	trend    float64 // load/s per second, from the last two minutes
 }
 
@@ -43,13 +43,13 @@ func newDemand(h []float64, span, slo, window, pool int) demand {
 	for _, s := range spanSums(h, span, pool) {
 		d.peak = max(d.peak, s/float64(span))
 	}
+	// The window's mean, trusting no less than a span of history: one
+	// second of a new endpoint's load is not a rate to commit creates on.
 	n := min(len(h), window)
 	for _, x := range h[len(h)-n:] {
 		d.longRate += x
 	}
-	if window > 0 {
-		d.longRate /= float64(window)
-	}
+	d.longRate /= float64(max(n, span, 1))
 	return d
 }
 

@@ -20,11 +20,11 @@ type Config struct {
 	// end Failed instead of Ready; CreateHang the share of creates that
 	// never finish loading (a stuck create). Zero: none.
 	CreateFail, StartFail, CreateHang float64
-	Price        float64 // per second loading, starting or ready; zero: 1.0
-	StoppedPrice float64 // per second stopped; zero: 0.05
-	Perf         float64 // load/s an instance serves; zero: 5000
-	Hardware     string  // zero: "sim-gpu"
-	Seed         uint64  // seeds the failure draws
+	Price                             float64 // per second loading, starting or ready; zero: 1.0
+	StoppedPrice                      float64 // per second stopped; zero: 0.05
+	Perf                              float64 // load/s an instance serves; zero: 5000
+	Hardware                          string  // zero: "sim-gpu"
+	Seed                              uint64  // seeds the failure draws
 }
 
 // DefaultConfig returns the fleet model's defaults.
@@ -164,8 +164,14 @@ func (f *Fleet) Billed() float64 {
 	defer f.mu.Unlock()
 	now := f.clock.Now()
 	f.settle(now)
+	ids := make([]string, 0, len(f.inst))
+	for id := range f.inst {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // a fixed summation order: the same bill every run
 	total := 0.0
-	for _, in := range f.inst {
+	for _, id := range ids {
+		in := f.inst[id]
 		f.bill(in, now)
 		total += in.billed
 	}
