@@ -347,3 +347,44 @@ func TestRouteIDsUnique(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteConcurrentWithViewChanges routes from several goroutines while
+// workers change state (run with -race): every answer is a ready or a
+// not-ready form, never an error.
+func TestRouteConcurrentWithViewChanges(t *testing.T) {
+	e := newDPEnv(t, DataPlane{})
+	for id := uint64(1); id <= 4; id++ {
+		e.addWorker(t, id, e.grpA, fsm.WorkerReady, 1e9)
+	}
+	done := make(chan struct{})
+	errs := make(chan string, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- ""
+					return
+				default:
+				}
+				if status, raw := e.do(t, "POST", "/route/", "", benchRouteBody); status != 200 {
+					errs <- string(raw)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 50 {
+		state := fsm.WorkerReady
+		if i%2 == 0 {
+			state = fsm.WorkerLost
+		}
+		e.setState(t, uint64(i%4+1), state)
+	}
+	close(done)
+	for range 4 {
+		if msg := <-errs; msg != "" {
+			t.Fatalf("concurrent route failed: %s", msg)
+		}
+	}
+}

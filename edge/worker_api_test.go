@@ -175,3 +175,25 @@ func queuedIdxs(e *dpEnv) []uint64 {
 	}
 	return out
 }
+
+func TestWorkerStatusUnknownTokenRateLimit(t *testing.T) {
+	e := newDPEnv(t, DataPlane{})
+	limited := 0
+	for id := range uint64(unknownTokenRate + 5) {
+		status, _ := e.do(t, "POST", "/worker_status/", "", `{"id":`+itoa(100+id)+`,"mtoken":"guess"}`)
+		switch status {
+		case 401:
+		case 503:
+			limited++
+		default:
+			t.Fatalf("unknown token = %d, want 401 or 503", status)
+		}
+	}
+	if limited != 5 {
+		t.Fatalf("%d of %d registrations limited, want 5", limited, unknownTokenRate+5)
+	}
+	// A token the replica knows is never limited.
+	if status, _ := e.do(t, "POST", "/worker_status/", "", `{"id":500,"mtoken":"`+testMToken+`"}`); status != 200 {
+		t.Fatalf("known token while limited = %d, want 200", status)
+	}
+}
