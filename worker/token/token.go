@@ -68,11 +68,43 @@ func Append(dst []byte, key []byte, c Claims) []byte {
 	dst = strconv.AppendFloat(dst, c.Cost, 'g', -1, 64)
 	dst = append(dst, '.')
 	dst = strconv.AppendInt(dst, c.Expires, 10)
-	m := hmac.New(sha256.New, key)
-	m.Write(dst[start:])
-	var sum [sha256.Size]byte
+	sum := macSum(key, dst[start:])
 	dst = append(dst, '.')
-	return base64.RawURLEncoding.AppendEncode(dst, m.Sum(sum[:0]))
+	return base64.RawURLEncoding.AppendEncode(dst, sum[:])
+}
+
+// macSum is HMAC-SHA256(key, msg) computed on the stack (RFC 2104 spelled
+// out), so minting a token allocates nothing; crypto/hmac allocates three
+// hashes per call. Messages too long for the stack buffer (they cannot
+// occur with valid endpoint names) fall back to crypto/hmac.
+func macSum(key, msg []byte) [sha256.Size]byte {
+	const block = 64
+	var k [block]byte
+	if len(key) > block {
+		h := sha256.Sum256(key)
+		copy(k[:], h[:])
+	} else {
+		copy(k[:], key)
+	}
+	var inner [block + 512]byte
+	if len(msg) > len(inner)-block {
+		m := hmac.New(sha256.New, key)
+		m.Write(msg)
+		var out [sha256.Size]byte
+		copy(out[:], m.Sum(nil))
+		return out
+	}
+	for i := range block {
+		inner[i] = k[i] ^ 0x36
+	}
+	n := copy(inner[block:], msg)
+	ih := sha256.Sum256(inner[:block+n])
+	var outer [block + sha256.Size]byte
+	for i := range block {
+		outer[i] = k[i] ^ 0x5c
+	}
+	copy(outer[block:], ih[:])
+	return sha256.Sum256(outer[:])
 }
 
 // Mint returns the token for c under key.

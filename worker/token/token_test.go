@@ -1,6 +1,8 @@
 package token
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -64,5 +66,31 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = Append(buf[:0], key, c)
+	}
+}
+
+func TestMacSumMatchesCryptoHMAC(t *testing.T) {
+	for _, n := range []int{0, 1, 63, 64, 65, 200, 511, 512, 513, 2000} {
+		msg := make([]byte, n)
+		for i := range msg {
+			msg[i] = byte(i * 7)
+		}
+		for _, key := range [][]byte{nil, []byte("k"), make([]byte, 64), make([]byte, 100)} {
+			m := hmac.New(sha256.New, key)
+			m.Write(msg)
+			got := macSum(key, msg)
+			if !hmac.Equal(got[:], m.Sum(nil)) {
+				t.Fatalf("macSum(key %d bytes, msg %d bytes) differs from crypto/hmac", len(key), n)
+			}
+		}
+	}
+}
+
+func TestAppendDoesNotAllocate(t *testing.T) {
+	key := WorkerKey([]byte("s"), 1)
+	buf := make([]byte, 0, 256)
+	c := Claims{WorkerID: 1, Endpoint: "endpoint-name", Reqnum: 123456789, RequestIdx: 2, Cost: 100.5, Expires: 1}
+	if n := testing.AllocsPerRun(100, func() { buf = Append(buf[:0], key, c) }); n != 0 {
+		t.Fatalf("Append allocates %v times per call, want 0", n)
 	}
 }
