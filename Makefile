@@ -17,7 +17,7 @@ BENCH_PKGS ?= ./fsm/... ./cluster/...
 FUZZ_TARGETS ?= ./fsm:FuzzDecodeCommand
 FUZZ_TIME ?= 20s
 
-.PHONY: all build test vet fmt-check imports-check check run bench fuzz clean
+.PHONY: all build test vet fmt-check imports-check check run bench fuzz clean jepsen jepsen-quick jepsen-deps
 
 all: build
 
@@ -27,6 +27,7 @@ build:
 test: vet
 	$(GO) test -race $(RACE_PKGS)
 	$(GO) test -p 1 -timeout $(PROC_TIMEOUT) $(PROC_PKGS)
+	$(MAKE) jepsen-quick
 
 vet:
 	$(GO) vet ./...
@@ -67,6 +68,30 @@ fuzz:
 		echo "fuzz $$name in $$pkg for $(FUZZ_TIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZ_TIME) $$pkg; \
 	done
+
+# Jepsen (jepsen/): real node processes in network namespaces under faults.
+# Needs root, ip and iptables; without them the harness says so and runs the
+# process faults only, on loopback. SEED=N reproduces a run's schedule.
+# Results: jepsen/out/<run>/ (history.jsonl, results.json, register.html on failure).
+JEPSEN_TESTS_QUICK := ^(TestJepsenQuick|TestBrokenReads|TestCheck.*|TestLeaderViolations|TestRegisterHTMLHasNemesis)$$
+SEED ?=
+
+jepsen-deps:
+	@if [ "$$(id -u)" = 0 ] && ! { command -v ip && command -v iptables; } >/dev/null 2>&1; then \
+		echo "jepsen: installing iptables and iproute2 (apt-get)"; \
+		{ apt-get update -qq && apt-get install -y -qq iptables iproute2; } >/dev/null 2>&1 || \
+		echo "jepsen: could not install iptables/iproute2: partitions and loss will be skipped (loopback mode)"; \
+	fi
+
+# ≤ 5 minutes: 3 nodes, a few nemeses, every workload that exists, the
+# broken-build scenario and the checker tests; fails on any violation.
+jepsen-quick: jepsen-deps
+	JEPSEN_SEED=$(SEED) $(GO) test -count=1 -timeout 8m -v -run '$(JEPSEN_TESTS_QUICK)' ./jepsen/
+
+# The full matrix (3 and 5 nodes, combined fault schedules, ~60 s cells),
+# about 25 minutes, ending with one summary table.
+jepsen: jepsen-deps
+	DROVER_JEPSEN_FULL=1 JEPSEN_SEED=$(SEED) $(GO) test -count=1 -timeout 60m -v -run '^TestJepsenFull$$' ./jepsen/
 
 clean:
 	rm -rf bin

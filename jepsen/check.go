@@ -62,7 +62,14 @@ func (r *runState) check() {
 		res.violate("leader-per-term", lv...)
 	}
 	res.Availability["console"] = consoleAvailability(ops)
-	for _, k := range []string{"register", "set", "leader-per-term", "convergence", "recovery"} {
+	ran := []string{"leader-per-term", "convergence", "recovery"}
+	if r.reg != nil {
+		ran = append(ran, "register")
+	}
+	if r.set != nil {
+		ran = append(ran, "set")
+	}
+	for _, k := range ran {
 		if _, ok := res.Violations[k]; !ok {
 			res.Violations[k] = 0
 		}

@@ -20,7 +20,8 @@ type answer struct {
 
 // classify maps an HTTP answer to ok/fail/info. A write that timed out or
 // answered 503 may still commit later, so its outcome is unknown (info); a
-// read has no effect, so every failed read is a fail.
+// refused connection never carried the request (fail); a read has no
+// effect, so every failed read is a fail.
 func classify(code int, body []byte, write bool) answer {
 	a := answer{Type: TypeOK, Body: body}
 	if code == http.StatusOK {
@@ -36,6 +37,9 @@ func classify(code int, body []byte, write bool) answer {
 		a.Error = fmt.Sprintf("status %d: %.120s", code, body)
 	}
 	switch {
+	case code == statusNotSent:
+		a.Error = "connection refused"
+		a.Type = TypeFail
 	case code >= 400 && code < 500:
 		a.Type = TypeFail
 	case write:

@@ -32,9 +32,9 @@ var (
 // Slot is a place a node can live: a network namespace with its own
 // address (isolated mode) or a set of loopback ports.
 type Slot struct {
-	Index                int
-	NS                   string // "" on loopback
-	IP                   string
+	Index                 int
+	NS                    string // "" on loopback
+	IP                    string
 	HTTP, Cluster, Gossip string // host:port
 }
 

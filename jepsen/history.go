@@ -33,7 +33,7 @@ type Op struct {
 	Name     string   `json:"name,omitempty"`   // set: endpoint name
 	Names    []string `json:"names,omitempty"`  // set: final read
 	Nodes    []string `json:"nodes,omitempty"`  // nemesis targets
-	Phase    string   `json:"phase,omitempty"` // nemesis: start or stop
+	Phase    string   `json:"phase,omitempty"`  // nemesis: start or stop
 	Detail   string   `json:"detail,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	Worker   uint64   `json:"worker,omitempty"` // route: worker registered, removed or named

@@ -48,6 +48,7 @@ type fault struct {
 	Kind   string
 	Nodes  []string
 	Detail string
+	target *Node // the node singled out (isolated, paused), if any
 	heal   func() error
 }
 

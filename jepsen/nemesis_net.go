@@ -1,9 +1,6 @@
 package jepsen
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // grudge maps a node to the nodes whose packets it drops (iptables INPUT
 // rules in its own namespace). A symmetric cut lists both directions.
@@ -23,11 +20,12 @@ func (nm *Nemesis) partition(kind string) (*fault, error) {
 	nm.rng.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
 	g := grudge{}
 	var detail string
+	var target *Node
 	switch kind {
 	case NemPartitionLeader:
 		l, why := nm.leaderOrRandom()
 		g.cut([]*Node{l}, others(nodes, l))
-		detail = "isolated " + l.ID + " (" + why + ")"
+		detail, target = "isolated "+l.ID+" ("+why+")", l
 	case NemPartitionRandom:
 		g.cut(nodes[:1], nodes[1:])
 		detail = "isolated " + nodes[0].ID
@@ -61,7 +59,7 @@ func (nm *Nemesis) partition(kind string) (*fault, error) {
 		nm.c.env.FlushRules()
 		return nil, err
 	}
-	return &fault{Kind: kind, Nodes: ids(nodes), Detail: detail, heal: nm.c.env.FlushRules}, nil
+	return &fault{Kind: kind, Nodes: ids(nodes), Detail: detail, target: target, heal: nm.c.env.FlushRules}, nil
 }
 
 // ringGrudge: nodes in a ring, each hears itself and the nodes within
@@ -121,13 +119,4 @@ func (nm *Nemesis) loss() (*fault, error) {
 	}
 	return &fault{Kind: NemLoss, Nodes: ids(nodes), Detail: "drop " + prob + " of packets on every link",
 		heal: nm.c.env.FlushRules}, nil
-}
-
-// describeGrudge is for logs: "n1<-{n2,n3}".
-func describeGrudge(g grudge) string {
-	var parts []string
-	for x, from := range g {
-		parts = append(parts, x.ID+"<-x{"+strings.Join(ids(from), ",")+"}")
-	}
-	return strings.Join(parts, " ")
 }

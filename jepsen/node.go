@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -137,8 +138,13 @@ func (n *Node) Log(max int) string {
 	return string(b)
 }
 
+// statusNotSent is Do's status for a refused connection: the request
+// never reached the node, so it definitely had no effect.
+const statusNotSent = -1
+
 // Do sends one HTTP request with the admin token and returns the status
-// and body; status 0 means a transport error or timeout (body holds it).
+// and body; status 0 means a transport error or timeout after the request
+// may have been sent, statusNotSent a refused connection (body says which).
 func (n *Node) Do(ctx context.Context, method, path string, body any) (int, []byte) {
 	var r io.Reader
 	if body != nil {
@@ -151,6 +157,9 @@ func (n *Node) Do(ctx context.Context, method, path string, body any) (int, []by
 	}
 	req.Header.Set("Authorization", "Bearer "+n.c.token)
 	resp, err := n.c.http.Do(req)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return statusNotSent, []byte(err.Error())
+	}
 	if err != nil {
 		return 0, []byte(err.Error())
 	}

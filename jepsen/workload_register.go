@@ -11,9 +11,10 @@ import (
 
 // regKey is one register: an endpoint whose min_load is the value.
 type regKey struct {
-	Name string
-	ID   uint64
-	ops  atomic.Int64
+	Name  string
+	ID    uint64
+	ops   atomic.Int64
+	infos atomic.Int64 // ops with unknown outcome
 }
 
 // Register is the register workload: consistent reads, writes and cas on
@@ -27,12 +28,16 @@ type Register struct {
 	next      atomic.Int64 // index of the first key still open
 	values    atomic.Int64
 	OpsPerKey int64
-	Window    int // keys in use at once
-	Exhausted atomic.Bool
+	// MaxInfoPerKey retires a key after this many ops with unknown outcome:
+	// each can be linearized anywhere after its call, which is what makes
+	// checking expensive.
+	MaxInfoPerKey int64
+	Window        int // keys in use at once
+	Exhausted     atomic.Bool
 }
 
 func newRegister(c *Cluster, h *History) *Register {
-	return &Register{c: c, h: h, OpsPerKey: 120, Window: 2}
+	return &Register{c: c, h: h, OpsPerKey: 120, MaxInfoPerKey: 4, Window: 2}
 }
 
 // Setup creates nkeys endpoints (through the leader, retried).
@@ -121,6 +126,9 @@ func (r *Register) pickKey(rng *rand.Rand) *regKey {
 	}
 }
 
+// retire closes k for new ops: its op count jumps to the bound.
+func (r *Register) retire(k *regKey) { k.ops.Add(r.OpsPerKey) }
+
 // Client runs one register client until ctx ends.
 func (r *Register) Client(ctx context.Context, seed int64) {
 	rng := rand.New(rand.NewSource(seed))
@@ -133,10 +141,18 @@ func (r *Register) Client(ctx context.Context, seed int64) {
 		}
 		nodes := r.c.Nodes()
 		n := nodes[rng.Intn(len(nodes))]
-		if r.step(rng, proc, n, k, revs) == TypeInfo {
+		pause := time.Duration(rng.Intn(30)) * time.Millisecond
+		switch r.step(rng, proc, n, k, revs) {
+		case TypeInfo:
 			proc = r.h.NewProcess() // the open op keeps the old id
+			if k.infos.Add(1) >= r.MaxInfoPerKey {
+				r.retire(k)
+			}
+			pause = time.Duration(100+rng.Intn(200)) * time.Millisecond
+		case TypeFail:
+			pause = time.Duration(100+rng.Intn(200)) * time.Millisecond
 		}
-		sleepCtx(ctx, time.Duration(rng.Intn(30))*time.Millisecond)
+		sleepCtx(ctx, pause)
 	}
 }
 
