@@ -123,7 +123,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	shCtx, shCancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer shCancel()
 	for _, s := range servers {
-		s.Shutdown(shCtx)
+		if s.Shutdown(shCtx) != nil {
+			s.Close() // requests still in flight after the grace period
+		}
 	}
 	wg.Wait()
 	w.bg.Wait()
