@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,8 +31,10 @@ type member struct {
 
 // gossip wraps memberlist: this node's metadata and the live members.
 type gossip struct {
-	ml   *memberlist.Memberlist
-	meta atomic.Pointer[memberMeta]
+	ml      *memberlist.Memberlist
+	meta    atomic.Pointer[memberMeta]
+	events  *eventDelegate
+	address string // advertised gossip address, read once (LocalNode races with UpdateNode)
 }
 
 // metaDelegate serves the node's metadata to memberlist.
@@ -69,13 +72,15 @@ func startGossip(cfg Config, meta memberMeta, events chan<- struct{}, logw io.Wr
 		mc.AdvertiseAddr, mc.AdvertisePort = ah, ap
 	}
 	mc.Delegate = metaDelegate{g}
-	mc.Events = &eventDelegate{ch: events}
+	g.events = &eventDelegate{ch: events, live: map[string]member{}}
+	mc.Events = g.events
 	mc.Logger = log.New(logw, "", 0)
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: gossip on %s: %w", cfg.GossipBind, err)
 	}
 	g.ml = ml
+	g.address = ml.LocalNode().Address()
 	return g, nil
 }
 
@@ -91,21 +96,15 @@ func (g *gossip) setBootstrapped() {
 }
 
 // members returns the live servers (alive or suspect) with decodable meta.
+// It reads the copy kept by the event delegate: memberlist's own Node
+// values change under its lock, so reading them from Members() races.
 func (g *gossip) members() []member {
-	var out []member
-	for _, n := range g.ml.Members() {
-		var m memberMeta
-		if json.Unmarshal(n.Meta, &m) != nil || m.ID == "" {
-			continue
-		}
-		out = append(out, member{memberMeta: m, GossipAddr: n.Address()})
-	}
-	return out
+	return g.events.members()
 }
 
 // addr is the gossip address peers use for this node.
 func (g *gossip) addr() string {
-	return g.ml.LocalNode().Address()
+	return g.address
 }
 
 // joinLoop joins the seeds, retrying every second until one answers, and
@@ -151,8 +150,40 @@ func (g *gossip) leave() {
 	_ = g.ml.Shutdown()
 }
 
-// eventDelegate turns membership changes into a wake-up signal.
-type eventDelegate struct{ ch chan<- struct{} }
+// eventDelegate keeps a copy of the live members (memberlist calls it
+// with its lock held, so the Node it passes is safe to read there) and
+// turns membership changes into a wake-up signal.
+type eventDelegate struct {
+	ch   chan<- struct{}
+	mu   sync.Mutex
+	live map[string]member
+}
+
+func (e *eventDelegate) put(n *memberlist.Node) {
+	var m memberMeta
+	if json.Unmarshal(n.Meta, &m) != nil || m.ID == "" {
+		return
+	}
+	e.mu.Lock()
+	e.live[n.Name] = member{memberMeta: m, GossipAddr: n.Address()}
+	e.mu.Unlock()
+}
+
+func (e *eventDelegate) drop(n *memberlist.Node) {
+	e.mu.Lock()
+	delete(e.live, n.Name)
+	e.mu.Unlock()
+}
+
+func (e *eventDelegate) members() []member {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]member, 0, len(e.live))
+	for _, m := range e.live {
+		out = append(out, m)
+	}
+	return out
+}
 
 func (e *eventDelegate) signal() {
 	if e.ch == nil {
@@ -163,9 +194,9 @@ func (e *eventDelegate) signal() {
 	default:
 	}
 }
-func (e *eventDelegate) NotifyJoin(*memberlist.Node)   { e.signal() }
-func (e *eventDelegate) NotifyLeave(*memberlist.Node)  { e.signal() }
-func (e *eventDelegate) NotifyUpdate(*memberlist.Node) { e.signal() }
+func (e *eventDelegate) NotifyJoin(n *memberlist.Node)   { e.put(n); e.signal() }
+func (e *eventDelegate) NotifyLeave(n *memberlist.Node)  { e.drop(n); e.signal() }
+func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) { e.put(n); e.signal() }
 
 func splitHostPort(addr string) (string, int, error) {
 	h, p, err := net.SplitHostPort(addr)

@@ -32,8 +32,9 @@ type Node struct {
 
 	// readyTerm is the term in which this node, as leader, finished its
 	// barrier: consistent reads are served only when it equals the term.
-	readyTerm atomic.Uint64
-	leader    leaderState
+	readyTerm    atomic.Uint64
+	caughtUpOnce atomic.Bool // latched by CaughtUp
+	leader       leaderState
 
 	events   chan struct{} // membership changes wake the reconcile loop
 	stop     chan struct{}

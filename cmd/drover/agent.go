@@ -82,6 +82,12 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 		AdminTokenHash: tokenHash,
 		StaleAfter:     cfg.StaleAfter,
 		Logger:         logger,
+		DataPlane: edge.DataPlane{
+			Overlay:   node.Overlay(),
+			NodeIndex: nodeIndex(ac.NodeIndex, cfg.ID),
+			NodeID:    cfg.ID,
+			CaughtUp:  node.CaughtUp,
+		},
 	}
 	srv := edge.New(edgeCfg, node, node, node, edgeCluster{node})
 	if ac.AddrFile != "" {

@@ -22,6 +22,7 @@ type agentConfig struct {
 	ConfigFile     string
 	LogLevel       string
 	AddrFile       string // where to write the bound addresses once started
+	NodeIndex      int    // low bits of reqnum/request_idx; -1: derived from the id
 }
 
 // flagAliases maps an alternative flag name to the flag it sets.
@@ -47,6 +48,8 @@ func agentFlagSet(c *agentConfig, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&cc.NonVoter, "non-voter", false, "stay a Raft non-voter (replicates and serves, never votes)")
 	fs.DurationVar(&cc.DeadServerTimeout, "dead-server-timeout", cc.DeadServerTimeout, "remove a server gone from gossip this long")
 	fs.IntVar(&cc.MinQuorum, "min-quorum", cc.MinQuorum, "dead-server removal never shrinks the voters below this")
+	fs.DurationVar(&cc.WorkerTTL, "worker-ttl", cc.WorkerTTL, "a worker with no report for this long is marked lost")
+	fs.IntVar(&c.NodeIndex, "node-index", -1, "0…1023, unique per node: the low bits of every reqnum and request_idx it issues (default: the number at the end of --id, else a hash of it)")
 	fs.DurationVar(&cc.StaleAfter, "stale-after", cc.StaleAfter, "report stale after this long without leader contact")
 	fs.DurationVar(&cc.DiskStallTimeout, "disk-stall-timeout", cc.DiskStallTimeout, "exit when a log write stalls this long")
 	fs.DurationVar(&cc.WriteTimeout, "write-timeout", cc.WriteTimeout, "how long writes hold and retry while there is no leader")
