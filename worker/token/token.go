@@ -117,7 +117,7 @@ func Mint(key []byte, c Claims) string { return string(Append(nil, key, c)) }
 func Verify(key []byte, tok string, now time.Time) (Claims, error) {
 	var c Claims
 	dot := strings.LastIndexByte(tok, '.')
-	if dot < 0 || !strings.HasPrefix(tok, "v1.") || !utf8.ValidString(tok) {
+	if dot < 3 || !strings.HasPrefix(tok, "v1.") || !utf8.ValidString(tok) {
 		return c, ErrMalformed
 	}
 	mac, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])

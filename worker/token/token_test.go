@@ -49,6 +49,8 @@ func TestMintVerify(t *testing.T) {
 		{"truncated", key, tok[:len(tok)-3], now, ErrBadMAC},
 		{"garbage", key, "hello", now, ErrMalformed},
 		{"empty", key, "", now, ErrMalformed},
+		{"only the version", key, "v1.garbage", now, ErrMalformed},
+		{"version and dot", key, "v1.", now, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,4 +95,15 @@ func TestAppendDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { buf = Append(buf[:0], key, c) }); n != 0 {
 		t.Fatalf("Append allocates %v times per call, want 0", n)
 	}
+}
+
+func FuzzVerify(f *testing.F) {
+	key := WorkerKey([]byte("s"), 1)
+	f.Add(Mint(key, Claims{WorkerID: 1, Endpoint: "e", Reqnum: 2, RequestIdx: 3, Cost: 1.5, Expires: 9e12}))
+	for _, s := range []string{"", "v1.", "v1.garbage", "v1.1.e.2.3.1.5.9.x", "v1......."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		Verify(key, tok, time.UnixMilli(0)) // must not panic
+	})
 }
