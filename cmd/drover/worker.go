@@ -97,8 +97,19 @@ func workerEnv(cfg *worker.Config, getenv func(string) string, host string) erro
 	addrs.Set(getenv("REPORT_ADDR"))
 	cfg.ReportAddrs = addrs
 	port, err := strconv.Atoi(getenv("WORKER_PORT"))
-	if err != nil || port <= 0 || port > 65534 {
+	if err != nil || port < 0 || port > 65534 {
 		return fmt.Errorf("WORKER_PORT must be a port number, got %q", getenv("WORKER_PORT"))
+	}
+	if port == 0 {
+		// Tests and single-host setups: pick free ports and advertise the
+		// bound address (no second plain-HTTP port unless asked for).
+		cfg.Listen = host + ":0"
+		if v := getenv("WORKER_HTTP_PORT"); v != "" {
+			cfg.HTTPListen = host + ":" + v
+		}
+		cfg.MToken = getenv("MASTER_TOKEN")
+		cfg.Unsecured = isTrue(getenv("UNSECURED"))
+		return nil
 	}
 	httpPort := port + 1
 	if v := getenv("WORKER_HTTP_PORT"); v != "" {
@@ -118,9 +129,14 @@ func workerEnv(cfg *worker.Config, getenv func(string) string, host string) erro
 	}
 	cfg.PublicURL = "http://" + publicIP + ":" + publicPort
 	cfg.MToken = getenv("MASTER_TOKEN")
-	switch strings.ToLower(getenv("UNSECURED")) {
-	case "1", "true", "yes":
-		cfg.Unsecured = true
-	}
+	cfg.Unsecured = isTrue(getenv("UNSECURED"))
 	return nil
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "1", "true", "yes":
+		return true
+	}
+	return false
 }
