@@ -52,5 +52,5 @@ func deadlineError(ctxErr, last error) error {
 	if last == nil {
 		return fmt.Errorf("%w: %w", ErrDeadline, ctxErr)
 	}
-	return fmt.Errorf("%w: %w (last: %v)", ErrDeadline, ctxErr, last)
+	return fmt.Errorf("%w: %w (last: %w)", ErrDeadline, ctxErr, last)
 }

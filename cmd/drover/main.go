@@ -26,6 +26,7 @@ commands:
   sim      --trace FILE | --pattern NAME replay load through the scaling policies
   worker                                 run a Go PyWorker in front of a model server (PyWorker env vars)
   fake-model                             run an OpenAI-style fake model server for tests and demos
+  loadgen  --rate R | --trace FILE       send open-loop load through the Go client
   version                                print the version
 
 Run 'drover <command> -h' for the flags of a command.
@@ -61,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runFakeModel(rest, stderr)
 	case "sim":
 		return runSim(rest, stdout, stderr)
+	case "loadgen":
+		return runLoadgen(rest, stdout, stderr)
 	case "version", "--version":
 		return runVersion(stdout)
 	case "help", "-h", "-help", "--help":
