@@ -169,3 +169,21 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// postAsync posts body in the background and delivers the status (0 on a
+// transport error); safe to use from any goroutine.
+func postAsync(url string, body any) <-chan int {
+	ch := make(chan int, 1)
+	b, _ := json.Marshal(body)
+	go func() {
+		resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+		if err != nil {
+			ch <- 0
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		ch <- resp.StatusCode
+	}()
+	return ch
+}

@@ -69,11 +69,7 @@ func TestQueueLimit429(t *testing.T) {
 	m := newBlockModel()
 	h := startWorker(t, cfg, m)
 	h.waitReady()
-	first := make(chan int)
-	go func() {
-		resp, _ := postJSON(t, "http://"+h.w.Addr()+"/v1/block", request(h.route(100), nil))
-		first <- resp.StatusCode
-	}()
+	first := postAsync("http://"+h.w.Addr()+"/v1/block", request(h.route(100), nil))
 	<-m.started
 	rejected := h.route(5)
 	if resp, _ := h.post("/v1/block", request(rejected, nil)); resp.StatusCode != http.StatusTooManyRequests {
