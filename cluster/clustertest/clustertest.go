@@ -68,8 +68,9 @@ type Cluster struct {
 	Token string
 	Nodes []*Node
 	// Args are added to every node's command line.
-	Args []string
-	seq  int
+	Args    []string
+	seq     int
+	workers []*Worker
 }
 
 // Node is one agent process.
@@ -248,8 +249,11 @@ func (n *Node) Restart() {
 // Wipe removes the node's data directory (the node must be stopped).
 func (n *Node) Wipe() { os.RemoveAll(n.DataDir) }
 
-// Close kills every node.
+// Close kills every worker and node.
 func (c *Cluster) Close() {
+	for _, w := range c.workers {
+		w.Kill()
+	}
 	for _, n := range c.Nodes {
 		if n.Running() {
 			n.Resume()
@@ -259,6 +263,9 @@ func (c *Cluster) Close() {
 	if c.t.Failed() {
 		for _, n := range c.Nodes {
 			c.t.Logf("--- log of %s ---\n%s", n.ID, tail(n.Log(), 4000))
+		}
+		for _, w := range c.workers {
+			c.t.Logf("--- log of worker %d ---\n%s", w.ID, tail(w.Log(), 2000))
 		}
 	}
 }
