@@ -77,6 +77,10 @@ type Config struct {
 	// report every 10 s).
 	WorkerTTL time.Duration
 
+	// Scheduler configures the leader's scheduler loop (sched.go); its
+	// zero value (no providers) runs none.
+	Scheduler SchedulerConfig
+
 	// OnFatal is called when the node must stop at once (disk stall). nil
 	// means log and os.Exit(2).
 	OnFatal func(reason string)

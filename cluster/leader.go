@@ -90,6 +90,9 @@ func (n *Node) lead(ctx context.Context) {
 		n.lifecycleLoop(ctx)
 	}()
 	defer func() { <-lifecycleDone }()
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); n.runScheduler(ctx, term) }()
+	defer func() { <-schedDone }()
 	tick := time.NewTicker(n.cfg.ReconcileInterval)
 	defer tick.Stop()
 	for {

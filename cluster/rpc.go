@@ -25,6 +25,8 @@ func (n *Node) handleRPC(ctx context.Context, method string, body []byte) ([]byt
 	switch method {
 	case rpcStatus:
 		return json.Marshal(n.Status())
+	case rpcDecisions:
+		return n.handleDecisionsRPC(body)
 	case rpcApply, rpcReadIndex, rpcRestore:
 	default:
 		return nil, fmt.Errorf("cluster: unknown rpc method %q", method)

@@ -3,7 +3,9 @@ package edge
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -233,9 +235,15 @@ type workerStatusAnswer struct {
 	DroverKey string `json:"drover_key"`
 }
 
-// workerTokenOK reports whether mtoken is the worker_token of w's group
-// (constant time). A worker of a group without a token cannot report.
+// workerTokenOK reports whether mtoken is the worker_token of w's group, or
+// the worker's own token when it has one (a provider-created worker:
+// TokenHash is the hex sha256 of its MASTER_TOKEN), in constant time. A
+// worker with neither cannot report.
 func workerTokenOK(v *fsm.View, w *fsm.Worker, mtoken string) bool {
+	if w.TokenHash != "" {
+		sum := sha256.Sum256([]byte(mtoken))
+		return fsm.ConstantTimeEqual(hex.EncodeToString(sum[:]), w.TokenHash)
+	}
 	g := v.Groups[w.GroupID]
 	return g != nil && g.WorkerToken != "" && fsm.ConstantTimeEqual(mtoken, g.WorkerToken)
 }

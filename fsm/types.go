@@ -70,17 +70,21 @@ type Group struct {
 
 // Worker is a registered worker (a GPU instance or a static worker).
 type Worker struct {
-	ID           uint64  `json:"id"` // the container id the worker reports as
-	GroupID      uint64  `json:"group_id"`
-	EndpointID   uint64  `json:"endpoint_id"`
-	URL          string  `json:"url"`
-	State        string  `json:"state"`
-	ErrorMsg     string  `json:"error_msg,omitempty"`
-	MaxPerf      float64 `json:"max_perf"` // load units per second, measured by the worker
-	Hardware     string  `json:"hardware,omitempty"`
-	Cost         float64 `json:"cost"`                 // price per second while loaded
-	IntentKey    string  `json:"intent_key,omitempty"` // the create intent that made it
-	InstanceID   string  `json:"instance_id,omitempty"`
+	ID         uint64  `json:"id"` // the container id the worker reports as
+	GroupID    uint64  `json:"group_id"`
+	EndpointID uint64  `json:"endpoint_id"`
+	URL        string  `json:"url"`
+	State      string  `json:"state"`
+	ErrorMsg   string  `json:"error_msg,omitempty"`
+	MaxPerf    float64 `json:"max_perf"` // load units per second, measured by the worker
+	Hardware   string  `json:"hardware,omitempty"`
+	Cost       float64 `json:"cost"`                 // price per second while loaded
+	IntentKey  string  `json:"intent_key,omitempty"` // the create intent that made it
+	InstanceID string  `json:"instance_id,omitempty"`
+	// TokenHash is the hex sha256 of the MASTER_TOKEN a provider-created
+	// worker reports with (each gets its own); "" for static workers, which
+	// report with their group's worker_token.
+	TokenHash    string  `json:"token_hash,omitempty"`
 	RegisteredAt float64 `json:"registered_at"`
 	Revision     uint64  `json:"revision"`
 }

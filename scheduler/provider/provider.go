@@ -38,6 +38,11 @@ type GroupSpec struct {
 	LaunchArgs   string
 	SearchParams string
 	GPURAM       float64
+	// WorkerID is the id the new worker reports as (its CONTAINER_ID);
+	// MasterToken its own MASTER_TOKEN (the registry keeps only its
+	// sha256). Providers that start real workers pass both to them.
+	WorkerID    uint64
+	MasterToken string
 }
 
 // Instance is one machine (or process) the provider runs.
