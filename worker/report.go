@@ -80,7 +80,7 @@ func (w *Worker) reportLoop(ctx context.Context) {
 			return
 		case <-w.urgent:
 		case <-t.C:
-			if !w.st.due() && time.Since(last) < w.cfg.IdleInterval {
+			if w.armed() && !w.st.due() && time.Since(last) < w.cfg.IdleInterval {
 				continue
 			}
 		}
@@ -94,6 +94,12 @@ func (w *Worker) reportLoop(ctx context.Context) {
 func (w *Worker) report(ctx context.Context) {
 	r, sums := w.st.snapshot()
 	r.ID, r.MToken, r.Version, r.URL = w.cfg.ID, w.cfg.MToken, w.cfg.Version, w.url
+	armed := w.armed()
+	if !armed {
+		// Without the public key and the drover key every request would
+		// get 401: report "still loading" so nothing is routed here yet.
+		r.LoadTime, r.MaxPerf = 0, 0
+	}
 	r.DroverSeq = w.seq.Add(1)
 	body, err := json.Marshal(r)
 	if err != nil {
@@ -121,4 +127,13 @@ func (w *Worker) report(ctx context.Context) {
 			w.logger.Info("learnt the drover key")
 		}
 	}
+	if !armed && w.armed() {
+		w.kick() // now able to authenticate requests: report the real state at once
+	}
+}
+
+// armed reports whether the worker can authenticate requests: it has the
+// engine's public key and its drover key (or runs UNSECURED).
+func (w *Worker) armed() bool {
+	return w.cfg.Unsecured || (w.pub.Load() != nil && w.key.Load() != nil)
 }

@@ -135,6 +135,7 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) fetchPubkey(ctx context.Context) {
 	if pub, err := w.eng.fetchPubkey(ctx, w.cfg.PubkeyBackoffMax); err == nil {
 		w.pub.Store(pub)
+		w.kick() // the report loop may now report the model as loaded
 		w.logger.Info("fetched the public key")
 	}
 }

@@ -85,6 +85,9 @@ type Engine struct {
 	// its interval sums); PubkeyDown makes /pubkey/ answer 503.
 	FailReports atomic.Bool
 	PubkeyDown  atomic.Bool
+	// KeyDown answers reports without a drover_key (an engine that has no
+	// signing key yet).
+	KeyDown atomic.Bool
 
 	mu       sync.Mutex
 	reports  []Report
@@ -136,6 +139,9 @@ func (e *Engine) handleStatus(w http.ResponseWriter, r *http.Request) {
 	e.mu.Unlock()
 	id := uint64(rep.Number("id"))
 	key := base64.StdEncoding.EncodeToString(e.WorkerKey(id))
+	if e.KeyDown.Load() {
+		key = ""
+	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"success": true, "drover_key": key})
 }
