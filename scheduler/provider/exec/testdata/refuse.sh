@@ -1,0 +1,4 @@
+#!/bin/sh
+# Answers every action with a "state" error.
+cat >/dev/null
+echo '{"error":"instance is busy","code":"state"}'
