@@ -22,6 +22,7 @@ type devNode struct {
 	http, cluster, goss string
 	dir                 string
 	args                []string
+	env                 []string // added to the environment
 	cmd                 *exec.Cmd
 	exited              chan struct{} // closed when the process has exited
 	err                 error         // its exit status, valid after exited
@@ -35,6 +36,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "warn", "log level of the nodes (their logs go to stderr, prefixed with the node id)")
 	keep := fs.Bool("keep", false, "keep the temporary data directories on exit")
 	wait := fs.Duration("wait", time.Minute, "how long to wait for a leader")
+	withDemo := fs.Bool("demo", true, "also create an endpoint with a static group and run 3 drover workers in front of fake models")
 	if err := fs.Parse(args); err != nil {
 		return cliFail(stderr, "dev", err)
 	}
@@ -73,8 +75,26 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		cleanup()
 		return cliFail(stderr, "dev", err)
 	}
+	var demo *devDemo
+	if *withDemo {
+		if demo, err = startDevDemo(ctx, exe, token, nodes, out); err != nil {
+			stopDevNodes(nodes, stderr)
+			cleanup()
+			return cliFail(stderr, "dev", err)
+		}
+	}
 	out.printf(stdout, "%s", devBanner(nodes, status, token, dir))
+	if demo != nil {
+		var addrs []string
+		for _, n := range nodes {
+			addrs = append(addrs, n.http)
+		}
+		out.printf(stdout, "%s", demo.banner(addrs))
+	}
 	code := superviseDev(ctx, nodes, out, stderr)
+	if demo != nil {
+		demo.stop()
+	}
 	stopDevNodes(nodes, stderr)
 	cleanup()
 	return code
@@ -121,7 +141,10 @@ func planDevCluster(dir string, n int, logLevel string) (string, []*devNode, err
 // reaches only `drover dev`, which then stops the nodes in order.
 func (n *devNode) start(exe, token string, out *lineMux) error {
 	n.cmd = exec.Command(exe, n.args...)
-	n.cmd.Env = append(os.Environ(), adminTokenEnv+"="+token)
+	n.cmd.Env = append(os.Environ(), n.env...)
+	if token != "" {
+		n.cmd.Env = append(n.cmd.Env, adminTokenEnv+"="+token)
+	}
 	w := out.prefixed(n.id + " | ")
 	n.cmd.Stdout, n.cmd.Stderr = w, w
 	detachChild(n.cmd)

@@ -30,9 +30,9 @@ The admin token is printed only this once. In another terminal:
   export %s=%s
   export %s=%s
   bin/drover cluster status --all
-  bin/drover endpoint create --set endpoint_name=demo --set max_workers=4
-  bin/drover group create --set endpoint_name=demo --set provider=static
   bin/drover endpoint list
+  bin/drover group list
+  bin/drover endpoint create --set endpoint_name=another --set max_workers=4
 
 Ctrl-C stops all nodes and removes their data.
 `, dir, addrEnv, strings.Join(addrs, ","), adminTokenEnv, token)
