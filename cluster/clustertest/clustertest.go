@@ -101,21 +101,22 @@ func Start(t testing.TB, n int, args ...string) *Cluster {
 	t.Helper()
 	c := New(t, args...)
 	first := c.Add(fmt.Sprintf("--bootstrap-expect=%d", n))
+	var rest []*Node
+	for i := 1; i < n; i++ { // ids are assigned here, in order
+		node := c.prepare()
+		node.args = append(node.args, fmt.Sprintf("--bootstrap-expect=%d", n), "--join="+first.Gossip)
+		rest = append(rest, node)
+	}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for i := 1; i < n; i++ {
+	for _, node := range rest {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			node := c.prepare()
-			node.args = append(node.args, fmt.Sprintf("--bootstrap-expect=%d", n), "--join="+first.Gossip)
 			node.start()
-			mu.Lock()
-			c.Nodes = append(c.Nodes, node)
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	c.Nodes = append(c.Nodes, rest...)
 	c.WaitLeader(30 * time.Second)
 	return c
 }
