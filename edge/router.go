@@ -70,7 +70,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			methodNotAllowed(ctx, "GET, POST")
 		}
 	default:
-		writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "no such path")
+		if !s.routeSched(ctx, path) {
+			writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "no such path")
+		}
 	}
 }
 

@@ -49,6 +49,9 @@ type Config struct {
 	// and carries the load overlay; its zero value serves it without an
 	// overlay (see DataPlane).
 	DataPlane DataPlane
+	// Scheduler serves /v1/decisions and the /v1/workers actions; nil:
+	// those answer 404 (no scheduler).
+	Scheduler Scheduler
 }
 
 // Defaults of Config.
