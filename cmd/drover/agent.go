@@ -68,6 +68,10 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("http listener: %w", err)
 	}
+	if cfg.Scheduler, err = schedulerConfig(ac.Sched, ln.Addr().String(), logger); err != nil {
+		ln.Close()
+		return nil, nil, nil, err
+	}
 	node, err := cluster.New(cfg)
 	if err != nil {
 		ln.Close()
@@ -82,6 +86,7 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 		AdminTokenHash: tokenHash,
 		StaleAfter:     cfg.StaleAfter,
 		Logger:         logger,
+		Scheduler:      edgeScheduler{node},
 		DataPlane: edge.DataPlane{
 			Overlay:   node.Overlay(),
 			NodeIndex: nodeIndex(ac.NodeIndex, cfg.ID),

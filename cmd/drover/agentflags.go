@@ -23,6 +23,7 @@ type agentConfig struct {
 	LogLevel       string
 	AddrFile       string // where to write the bound addresses once started
 	NodeIndex      int    // low bits of reqnum/request_idx; -1: derived from the id
+	Sched          schedFlags
 }
 
 // flagAliases maps an alternative flag name to the flag it sets.
@@ -66,6 +67,7 @@ func agentFlagSet(c *agentConfig, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.ConfigFile, "config", "", "JSON file of flag values ({\"flag-name\": value}); command-line flags win")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.AddrFile, "addr-file", "", "once started, write the bound addresses as JSON {\"http\",\"cluster\",\"gossip\"} to this file (for port 0)")
+	addSchedFlags(fs, &c.Sched)
 	return fs
 }
 

@@ -24,6 +24,9 @@ commands:
   cluster  status|remove ID              show or change cluster membership
   snapshot save FILE|restore FILE        back up or restore the whole state
   sim      --trace FILE | --pattern NAME replay load through the scaling policies
+  sim-provider --listen ADDR --state-dir DIR  serve one simulated fleet to every node (--provider-sim)
+  decisions [--endpoint N]               the leader's recent scaling decisions and why
+  workers  list|drain|stop|destroy ID    list workers, take one out of service by hand
   worker                                 run a Go PyWorker in front of a model server (PyWorker env vars)
   fake-model                             run an OpenAI-style fake model server for tests and demos
   loadgen  --rate R | --trace FILE       send open-loop load through the Go client
@@ -62,6 +65,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runFakeModel(rest, stderr)
 	case "sim":
 		return runSim(rest, stdout, stderr)
+	case "sim-provider":
+		return runSimProvider(rest, stderr)
+	case "decisions":
+		return runDecisions(rest, stdout, stderr)
+	case "workers":
+		return runWorkers(rest, stdout, stderr)
 	case "loadgen":
 		return runLoadgen(rest, stdout, stderr)
 	case "version", "--version":
