@@ -101,12 +101,12 @@ type schedLoop struct {
 	dec  *decisionLog
 
 	// Owned by the tick goroutine.
-	hist     map[uint64]*loadHist // per endpoint
-	seen     map[uint64]seenState // per worker: state and since when
-	timing   map[uint64]*timingAcc
-	keySeq   int
+	hist   map[uint64]*loadHist // per endpoint
+	seen   map[uint64]seenState // per worker: state and since when
+	timing map[uint64]*timingAcc
+	keySeq int
 
-	mu         sync.Mutex // guards what jobs and reconciles touch
+	mu         sync.Mutex                // guards what jobs and reconciles touch
 	busy       map[uint64]bool           // workers with an action in flight
 	busyKeys   map[string]bool           // intents being executed
 	startedAt  map[uint64]time.Time      // workers whose start was issued
@@ -115,6 +115,7 @@ type schedLoop struct {
 	reconOK    map[string]bool           // providers reconciled in this term
 	recBusy    map[string]bool           // a reconcile of the provider runs
 	recNext    map[string]time.Time      // when the provider's next reconcile is due
+	recWant    map[string]time.Time      // an earlier reconcile a create in its grace asks for
 
 	wg sync.WaitGroup
 }
@@ -164,6 +165,7 @@ func newSchedLoop(host schedHost, cfg SchedulerConfig, dec *decisionLog, term ui
 		busy: map[uint64]bool{}, busyKeys: map[string]bool{}, startedAt: map[uint64]time.Time{},
 		orphanProv: map[string]map[uint64]int{}, backoff: map[uint64]groupBackoff{},
 		reconOK: map[string]bool{}, recBusy: map[string]bool{}, recNext: map[string]time.Time{},
+		recWant: map[string]time.Time{},
 	}, nil
 }
 

@@ -31,7 +31,8 @@ func (l *schedLoop) maybeReconcile(ctx context.Context, now time.Time) {
 		go func() {
 			defer l.wg.Done()
 			next := l.cfg.ReconcileEvery
-			if err := l.reconcile(ctx, name, p); err != nil {
+			err := l.reconcile(ctx, name, p)
+			if err != nil {
 				next = reconcileRetry
 				l.log.Warn("provider reconcile failed", "provider", name, "err", err)
 				l.dec.setProviderError(name, err.Error())
@@ -41,9 +42,20 @@ func (l *schedLoop) maybeReconcile(ctx context.Context, now time.Time) {
 			l.mu.Lock()
 			l.recBusy[name] = false
 			l.recNext[name] = l.cfg.Now().Add(next)
+			if w, ok := l.recWant[name]; ok && err == nil {
+				l.recNext[name] = minTime(l.recNext[name], w)
+				delete(l.recWant, name)
+			}
 			l.mu.Unlock()
 		}()
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // reconPlan is what a reconcile writes and destroys.
@@ -52,6 +64,27 @@ type reconPlan struct {
 	orphans []provider.Instance
 	count   map[uint64]int // endpoint → live orphans
 	notes   []string
+	recheck time.Time // when a create still in its grace must be looked at again
+}
+
+// createGrace is how long after it was put a create of an earlier term
+// may still land at the provider (the old leader's attempts, each up to
+// ProviderTimeout, and the waits between them). Until then a create the
+// provider does not list yet is not abandoned: its worker stays
+// registered and counts against max_workers.
+func (l *schedLoop) createGrace() time.Duration {
+	g := time.Duration(l.cfg.Attempts) * l.cfg.ProviderTimeout
+	for n := 2; n <= l.cfg.Attempts; n++ {
+		g += retryDelay(l.cfg.RetryBase, n)
+	}
+	return g + time.Second
+}
+
+// recheckAt brings the provider's next reconcile forward to t.
+func (l *schedLoop) recheckAt(name string, t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recWant[name] = t
 }
 
 // reconcile compares the provider's list with the registry and the pending
@@ -72,13 +105,13 @@ func (l *schedLoop) reconcile(ctx context.Context, name string, p provider.Provi
 		busy[k] = true
 	}
 	l.mu.Unlock()
-	rp := planReconcile(v, name, list, busy, l.term)
+	now := l.cfg.Now()
+	rp := planReconcile(v, name, list, busy, l.term, now, l.createGrace())
 	if len(rp.cmds) > 0 {
 		if _, err := l.host.leaderApply(ctx, l.term, rp.cmds...); err != nil {
 			return fmt.Errorf("reconcile writes: %w", err)
 		}
 	}
-	now := l.cfg.Now()
 	for _, n := range rp.notes {
 		l.dec.add(&Decision{Time: now, Term: l.term, Policy: "reconcile", Kind: "reconcile", Reason: n, Outcome: "done"})
 	}
@@ -86,12 +119,15 @@ func (l *schedLoop) reconcile(ctx context.Context, name string, p provider.Provi
 	l.orphanProv[name] = rp.count
 	l.reconOK[name] = true
 	l.mu.Unlock()
+	if !rp.recheck.IsZero() {
+		l.recheckAt(name, rp.recheck)
+	}
 	l.destroyOrphans(ctx, p, v, rp.orphans, now)
 	return nil
 }
 
 // planReconcile is reconcile's pure part.
-func planReconcile(v *fsm.View, name string, list []provider.Instance, busy map[string]bool, term uint64) reconPlan {
+func planReconcile(v *fsm.View, name string, list []provider.Instance, busy map[string]bool, term uint64, now time.Time, grace time.Duration) reconPlan {
 	rp := reconPlan{count: map[uint64]int{}}
 	mine := func(groupID uint64) bool { g := v.Groups[groupID]; return g == nil || g.Provider == name }
 	live := map[string]provider.Instance{} // by intent key
@@ -122,6 +158,17 @@ func planReconcile(v *fsm.View, name string, list []provider.Instance, busy map[
 	for _, in := range v.SortedIntents() {
 		if in.State != fsm.IntentPending || in.Term >= term || busy[in.Key] || !mine(in.GroupID) {
 			continue
+		}
+		if _, ok := live[in.Key]; !ok && in.Kind == fsm.IntentCreate {
+			if until := unixSeconds(in.CreatedAt).Add(grace); now.Before(until) {
+				if rp.recheck.IsZero() || until.Before(rp.recheck) {
+					rp.recheck = until
+				}
+				if w := wByKey[in.Key]; w != nil {
+					handled[w.ID] = true
+				}
+				continue // it may still land: keep counting it
+			}
 		}
 		rp.reconcileIntent(in, live, wByKey, handled)
 	}

@@ -146,6 +146,23 @@ func TestSchedReconcileAfterLeaderChange(t *testing.T) {
 	if n := fleet.count("create"); n != 0 {
 		t.Errorf("the new leader (term %d) made %d creates, want none (nothing to re-plan)", term, n)
 	}
+
+	// A create of an earlier term put just now may still land: it is not
+	// abandoned (its worker keeps counting) until its grace has passed.
+	h.apply(t, mustCommand(fsm.CmdPutIntent, fsm.PutIntent{Intent: fsm.Intent{Key: "t1-F", Kind: fsm.IntentCreate,
+		GroupID: gID, CreatedAt: seconds(clk.Now())}}))
+	reg(provisionedIDBase+6, "t1-F")
+	h.newTerm() // the leader that put it is gone too
+	l2 := newTestLoop(t, h, clk, map[string]provider.Provider{"sim": fleet}, nil)
+	l2.step(ctx)
+	if in := h.View().Intents["t1-F"]; in.State != fsm.IntentPending || h.View().Workers[provisionedIDBase+6] == nil {
+		t.Errorf("create in its grace = %+v, want pending with its worker kept", in)
+	}
+	clk.Advance(l2.createGrace() + time.Second)
+	l2.step(ctx)
+	if in := h.View().Intents["t1-F"]; in.State != fsm.IntentAbandoned || h.View().Workers[provisionedIDBase+6] != nil {
+		t.Errorf("create after its grace = %+v, want abandoned and its worker removed", in)
+	}
 }
 
 func TestSchedExecutesOnlyItsOwnTerm(t *testing.T) {

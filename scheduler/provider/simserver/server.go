@@ -41,8 +41,9 @@ type Config struct {
 	Fleet sim.Config
 	// StateDir holds fleet.json. Required.
 	StateDir string
-	// CallDelay is added to every create, start, stop and destroy (a slow
-	// cloud API). Zero: none.
+	// CallDelay is added to every create, start, stop and destroy, which
+	// are served one at a time (a slow cloud API). A create whose caller
+	// went away during the delay makes nothing. Zero: none.
 	CallDelay time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
@@ -84,6 +85,7 @@ type Server struct {
 	mu    sync.Mutex // serializes mutations and their persistence
 	fleet *sim.Fleet
 	eps   map[string]uint64
+	smu   sync.Mutex // guards stats (read without waiting for a slow call)
 	stats Stats
 }
 
@@ -124,7 +126,9 @@ func New(cfg Config) (*Server, error) {
 
 // save writes the state file atomically (the caller holds mu).
 func (s *Server) save() error {
+	s.smu.Lock()
 	b, err := json.Marshal(persisted{Fleet: s.fleet.Export(), Endpoints: s.eps, Stats: s.stats})
+	s.smu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -189,9 +193,13 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "bad create request")
 		return
 	}
-	s.delay(r.Context())
-	s.mu.Lock()
+	s.mu.Lock() // calls are served one at a time, each after CallDelay
 	defer s.mu.Unlock()
+	s.delay(r.Context())
+	if err := r.Context().Err(); err != nil {
+		writeErr(w, http.StatusBadGateway, "caller went away: nothing created")
+		return
+	}
 	in, err := s.fleet.Create(r.Context(), req.Key, req.Spec)
 	if err != nil {
 		writeProviderErr(w, err)
@@ -199,7 +207,6 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, known := s.eps[in.ID]; !known {
 		s.eps[in.ID] = req.Spec.EndpointID
-		s.stats.Creates++
 		s.record("create", in, req.Spec.EndpointID)
 	}
 	if err := s.save(); err != nil {
@@ -216,9 +223,9 @@ func (s *Server) handleChange(op func(context.Context, string) error) http.Handl
 			writeErr(w, http.StatusBadRequest, "bad request")
 			return
 		}
-		s.delay(r.Context())
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		s.delay(r.Context())
 		if err := op(r.Context(), req.ID); err != nil {
 			writeProviderErr(w, err)
 			return
@@ -237,9 +244,9 @@ func (s *Server) handleDestroy(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "bad request")
 		return
 	}
-	s.delay(r.Context())
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.delay(r.Context())
 	was := s.instance(req.ID)
 	if err := s.fleet.Destroy(r.Context(), req.ID); err != nil {
 		writeProviderErr(w, err)
@@ -282,6 +289,11 @@ func (s *Server) record(op string, in provider.Instance, ep uint64) {
 			keyLive++
 		}
 	}
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	if op == "create" {
+		s.stats.Creates++
+	}
 	s.stats.PeakLive[ep] = max(s.stats.PeakLive[ep], live)
 	s.stats.PeakKeyLive = max(s.stats.PeakKeyLive, keyLive)
 	if len(s.stats.History) >= maxHistory {
@@ -301,8 +313,8 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.smu.Lock()
+	defer s.smu.Unlock()
 	writeJSON(w, s.stats)
 }
 
