@@ -3,8 +3,10 @@
 // join through memberlist gossip, the leader's reconcile loop (add, promote,
 // remove servers), leader forwarding of writes with hold-and-retry,
 // request-ID idempotency, coalescing of concurrent writes into one log
-// entry, linearizable reads (read index), backup and restore, and a watchdog
-// that ends the process when the disk stalls.
+// entry, linearizable reads (read index), backup and restore, a watchdog
+// that ends the process when the disk stalls, and the leader's scheduler
+// loop (sched*.go: intents through Raft before every provider call,
+// reconcile after a leader change, decisions).
 //
 // cluster returns concrete types; edge/ declares the small interfaces it
 // needs and cmd/drover wires a *Node into them. cluster never imports edge,

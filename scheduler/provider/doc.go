@@ -1,7 +1,9 @@
 // Package provider declares the one small interface the scheduler's leader
 // loop drives to change a fleet — Create, Start, Stop, Destroy and List —
 // and the instance types it returns. Implementations live in
-// scheduler/provider/<name>/ (sim, and later process and exec).
+// scheduler/provider/<name>/: sim (in-process, virtual or real clock),
+// simserver (one sim fleet served to every node), process (local worker
+// processes) and exec (a user's executable per action).
 //
 // # The contract
 //
