@@ -73,7 +73,7 @@ fuzz:
 # Needs root, ip and iptables; without them the harness says so and runs the
 # process faults only, on loopback. SEED=N reproduces a run's schedule.
 # Results: jepsen/out/<run>/ (history.jsonl, results.json, register.html on failure).
-JEPSEN_TESTS_QUICK := ^(TestJepsenQuick|TestBrokenReads|TestCheck.*|TestLeaderViolations|TestRegisterHTMLHasNemesis)$$
+JEPSEN_TESTS_QUICK := ^(TestJepsenQuick|TestBrokenReads|TestCheck.*|TestLeaderViolations|TestRegisterHTMLHasNemesis|TestVerifyURL)$$
 SEED ?=
 
 jepsen-deps:

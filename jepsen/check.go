@@ -12,27 +12,26 @@ import (
 
 // absentFeatures says which workloads cannot run against this build, and
 // why: route needs POST /route/, scale needs `drover sim-provider`. A
-// feature that exists but whose workload this harness does not drive yet
-// is skipped too, and says so; it is never counted as passed.
+// skipped workload is reported as skipped, never as passed.
 func (r *runState) absentFeatures() map[string]string {
 	out := map[string]string{}
 	n := r.c.Nodes()[0]
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.ClientTimeout)
 	code, body := n.Do(ctx, http.MethodPost, "/route/", map[string]any{"endpoint": "none", "api_key": "none", "cost": 100})
 	cancel()
-	if code == http.StatusNotFound && strings.Contains(string(body), "no such path") || code == 0 {
+	if code == http.StatusNotFound && strings.Contains(string(body), "no such path") || code <= 0 {
 		out[WorkRoute] = fmt.Sprintf("POST /route/ does not exist in this build (answered %d %.60s)", code, body)
-	} else {
-		out[WorkRoute] = "POST /route/ exists, but this harness has no route workload driver yet (checker only)"
 	}
-	cmd := exec.Command(r.cfg.Bin, "sim-provider", "-h")
-	b, _ := cmd.CombinedOutput()
-	if strings.Contains(string(b), "unknown command") {
+	if !simProviderExists(r.cfg.Bin) {
 		out[WorkScale] = "`drover sim-provider` does not exist in this build"
-	} else {
-		out[WorkScale] = "`drover sim-provider` exists, but this harness has no scale workload driver yet (checker only)"
 	}
 	return out
+}
+
+// simProviderExists reports whether bin has the sim-provider command.
+func simProviderExists(bin string) bool {
+	b, _ := exec.Command(bin, "sim-provider", "-h").CombinedOutput()
+	return !strings.Contains(string(b), "unknown command")
 }
 
 // check runs every checker over the history and fills the results.
@@ -56,6 +55,23 @@ func (r *runState) check() {
 			res.violate("set", s.String())
 		}
 	}
+	if r.route != nil {
+		rr := CheckRoute(ops, r.cfg.StaleAfter)
+		res.Checked["route"] = rr.Checked
+		res.Availability["route"] = rr.Availability
+		if !rr.Valid() {
+			res.violate("route", rr.Violations...)
+		}
+	}
+	if r.scale != nil {
+		sr := r.scale.Check(r.cfg.HealBound)
+		res.Checked["scale"] = sr.Samples
+		res.Notes = append(res.Notes, fmt.Sprintf("scale: %d provider creates, peak %d live (max_workers %d), %d fleet samples",
+			sr.Creates, sr.PeakLive, r.scale.MaxWorkers, sr.Samples))
+		if !sr.Valid() {
+			res.violate("scale", sr.Violations...)
+		}
+	}
 	lv := r.mon.LeaderViolations()
 	res.Checked["leader-per-term"] = r.mon.samples
 	if len(lv) > 0 {
@@ -68,6 +84,12 @@ func (r *runState) check() {
 	}
 	if r.set != nil {
 		ran = append(ran, "set")
+	}
+	if r.route != nil {
+		ran = append(ran, "route")
+	}
+	if r.scale != nil {
+		ran = append(ran, "scale")
 	}
 	for _, k := range ran {
 		if _, ok := res.Violations[k]; !ok {

@@ -14,7 +14,7 @@ import (
 type RouteResult struct {
 	Checked      int
 	Violations   []string
-	Availability map[string]float64 // node → share of route calls answered during faults
+	Availability map[string]float64 // node → share of route calls answered with a worker during faults
 }
 
 // Valid is true when no answer named a wrong worker or carried a bad
@@ -42,7 +42,7 @@ func CheckRoute(ops []Op, staleAfter time.Duration) RouteResult {
 		}
 		if inWindow(windows, p.Call.Time) {
 			calls[p.Call.Node]++
-			if p.Done.Type == TypeOK {
+			if p.Done.Type == TypeOK && p.Done.Worker != 0 {
 				answered[p.Call.Node]++
 			}
 		}
@@ -55,7 +55,7 @@ func CheckRoute(ops []Op, staleAfter time.Duration) RouteResult {
 		}
 	}
 	for node, n := range calls {
-		r.Availability[node] = float64(answered[node]) / float64(n)
+		r.Availability[node] = round3(float64(answered[node]) / float64(n))
 	}
 	sort.Strings(r.Violations)
 	return r

@@ -23,6 +23,8 @@ type ScaleSample struct {
 // ScaleResult is the scale checker's verdict.
 type ScaleResult struct {
 	Samples    int
+	Creates    int // provider creates (filled by the workload)
+	PeakLive   int // most live instances the endpoint had (provider's count)
 	Violations []string
 }
 

@@ -1,6 +1,11 @@
 package jepsen
 
 import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,6 +217,35 @@ func TestLeaderViolations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := leaderViolations(tt.leaders); len(got) != tt.want {
 				t.Errorf("leaderViolations(%s) = %v, want %d", tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestVerifyURL(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://10.77.0.1:9/routew1001"
+	sum := sha256.Sum256([]byte("{\n    \"url\": \"" + url + "\"\n}"))
+	raw, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := base64.StdEncoding.EncodeToString(raw)
+	tests := []struct {
+		name, url, sig string
+		want           bool
+	}{
+		{"signed url", url, sig, true},
+		{"other url", url + "x", sig, false},
+		{"garbage", url, "not base64!", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := verifyURL(&key.PublicKey, tt.url, tt.sig); got != tt.want {
+				t.Errorf("verifyURL(%q) = %v, want %v", tt.url, got, tt.want)
 			}
 		})
 	}

@@ -37,23 +37,34 @@ func Matrix() []Cell {
 }
 
 // SummaryTable writes one row per run: operations checked, faults
-// injected, violations, console availability during faults, recovery.
+// injected, violations, availability during faults, recovery.
 func SummaryTable(w io.Writer, runs []*Results) {
-	fmt.Fprintf(w, "%-12s %2s %10s %-5s %9s %7s %6s %10s %5s %-24s %s\n", "cell", "n", "seed", "valid",
-		"reg-ops", "set-ack", "faults", "violations", "avail", "recovery_s/converge_s", "skipped")
+	fmt.Fprintf(w, "%-11s %2s %10s %-5s %8s %7s %7s %6s %5s %6s %6s %9s %9s\n", "cell", "n", "seed", "valid",
+		"reg-ops", "set-ack", "routes", "faults", "viol", "con-av", "rte-av", "recover_s", "converg_s")
 	var ops, faults, viol int
 	for _, r := range runs {
 		nf, nv := sumCounts(r.Faults), sumCounts(r.Violations)
-		ops += r.Checked["register"] + r.Checked["set"]
+		ops += r.Checked["register"] + r.Checked["set"] + r.Checked["route"]
 		faults += nf
 		viol += nv
-		fmt.Fprintf(w, "%-12s %2d %10d %-5v %9d %7d %6d %10d %5s %-24s %s\n", r.Cell, r.Nodes, r.Seed, r.Valid,
-			r.Checked["register"], r.Checked["set"], nf, nv, minAvail(r.Availability["console"]),
-			fmt.Sprintf("%.2f / %.2f", r.RecoveryS, r.ConvergeS), strings.Join(sortedKeys(r.Skipped), ","))
+		fmt.Fprintf(w, "%-11s %2d %10d %-5v %8d %7d %7d %6d %5d %6s %6s %9.2f %9.2f\n", r.Cell, r.Nodes, r.Seed, r.Valid,
+			r.Checked["register"], r.Checked["set"], r.Checked["route"], nf, nv, minAvail(r.Availability["console"]),
+			minAvail(r.Availability["route"]), r.RecoveryS, r.ConvergeS)
 	}
 	fmt.Fprintf(w, "total: %d runs, %d operations checked, %d faults injected, %d violations\n",
 		len(runs), ops, faults, viol)
-	fmt.Fprintln(w, "avail = lowest per-node share of console calls answered during faults; route availability: route workload skipped")
+	fmt.Fprintln(w, "con-av / rte-av: lowest per-node share of console calls answered ok / route calls answered with a worker, while a fault was in force")
+	skipped := map[string]string{}
+	for _, r := range runs {
+		for k, why := range r.Skipped {
+			if !strings.HasPrefix(k, "nemesis ") {
+				skipped[k] = why
+			}
+		}
+	}
+	for _, k := range sortedKeys(skipped) {
+		fmt.Fprintf(w, "skipped %s: %s\n", k, skipped[k])
+	}
 }
 
 func sumCounts(m map[string]int) int {

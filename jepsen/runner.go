@@ -14,16 +14,18 @@ import (
 
 // runState is one run in progress.
 type runState struct {
-	cfg Config
-	env *Env
-	c   *Cluster
-	h   *History
-	res *Results
-	reg *Register
-	set *Set
-	mon *Monitor
-	nem *Nemesis
-	tag string // prefix of every name the run creates
+	cfg   Config
+	env   *Env
+	c     *Cluster
+	h     *History
+	res   *Results
+	reg   *Register
+	set   *Set
+	route *Route
+	scale *Scale
+	mon   *Monitor
+	nem   *Nemesis
+	tag   string // prefix of every name the run creates
 }
 
 // Run runs one cell: boots a cluster, runs the workloads under the
@@ -41,6 +43,10 @@ func Run(cfg Config) (*Results, error) {
 	r := &runState{cfg: cfg, env: env, res: newResults()}
 	stop := r.onSignal()
 	defer stop()
+	if err := r.startProvider(); err != nil {
+		return r.res, err
+	}
+	defer r.scale.Stop()
 	if err := r.prepare(); err != nil {
 		r.abort()
 		return r.res, err
@@ -77,6 +83,21 @@ func (r *runState) onSignal() func() {
 		}
 	}()
 	return func() { signal.Stop(ch); close(done) }
+}
+
+// startProvider starts the shared sim-provider when the scale workload
+// is asked for and the build has it; the nodes will point at it.
+func (r *runState) startProvider() error {
+	if !has(r.cfg.Workloads, WorkScale) || !simProviderExists(r.cfg.Bin) {
+		return nil
+	}
+	sc, err := startSimProvider(r.env, r.cfg.Bin)
+	if err != nil {
+		return err
+	}
+	r.scale = sc
+	r.cfg.NodeArgs = append(append([]string(nil), r.cfg.NodeArgs...), sc.NodeArgs()...)
+	return nil
 }
 
 // prepare makes the output dir and history and boots the cluster.
@@ -154,6 +175,17 @@ func (r *runState) setupWorkloads() error {
 	if has(cfg.Workloads, WorkSet) {
 		r.set = newSet(r.c, r.h, r.tag)
 	}
+	if r.scale != nil {
+		if err := r.scale.Setup(context.Background(), r.c, r.h, r.tag); err != nil {
+			return err
+		}
+	}
+	if _, absent := r.res.Skipped[WorkRoute]; has(cfg.Workloads, WorkRoute) && !absent {
+		r.route = newRoute(r.c, r.h, r.tag)
+		if err := r.route.Setup(context.Background()); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -209,6 +241,20 @@ func (r *runState) startClients(ctx context.Context) *sync.WaitGroup {
 			wg.Add(1)
 			go func(s int64) { defer wg.Done(); r.reg.Client(ctx, s) }(seed + int64(i))
 		}
+	}
+	if r.route != nil {
+		wg.Add(2)
+		go func() { defer wg.Done(); r.route.Report(ctx, time.Second) }()
+		go func() { defer wg.Done(); r.route.Churn(ctx, 8*time.Second) }()
+		for i := 0; i < r.cfg.Nodes; i++ {
+			wg.Add(1)
+			go func(s int64) { defer wg.Done(); r.route.Client(ctx, s) }(seed + 700 + int64(i))
+		}
+	}
+	if r.scale != nil {
+		wg.Add(2)
+		go func() { defer wg.Done(); r.scale.Drive(ctx, seed+900, 5*time.Second) }()
+		go func() { defer wg.Done(); r.scale.Sample(ctx, 500*time.Millisecond) }()
 	}
 	if r.set != nil {
 		for i := 0; i < r.cfg.SetClients; i++ {
