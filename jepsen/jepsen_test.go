@@ -14,7 +14,14 @@ import (
 
 var (
 	binOnce sync.Map // tags → *builtBin
+	binDirs sync.Map // temp dirs of built binaries, removed by TestMain
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	binDirs.Range(func(k, _ any) bool { os.RemoveAll(k.(string)); return true })
+	os.Exit(code)
+}
 
 type builtBin struct {
 	once sync.Once
@@ -37,6 +44,7 @@ func buildDrover(t *testing.T, tags string) string {
 			b.err = err
 			return
 		}
+		binDirs.Store(dir, true)
 		b.path = filepath.Join(dir, "drover")
 		src, err := buildSource(dir)
 		if err != nil {
