@@ -61,18 +61,19 @@ func CheckRoute(ops []Op, staleAfter time.Duration) RouteResult {
 	return r
 }
 
+// workerLives: a worker counts as registered from the invocation of its
+// registration whatever its outcome (a node may have registered it before
+// the answer was lost), and as removed from the completion of the first
+// removal that definitely succeeded.
 func workerLives(pairs []Pair) map[uint64]*workerLife {
 	lives := map[uint64]*workerLife{}
 	for _, p := range pairs {
-		if p.Done.Type != TypeOK {
-			continue
-		}
-		switch p.Call.F {
-		case "register":
+		switch {
+		case p.Call.F == "register":
 			if _, ok := lives[p.Call.Worker]; !ok {
 				lives[p.Call.Worker] = &workerLife{endpoint: p.Call.Key, registered: p.Call.Time}
 			}
-		case "remove":
+		case p.Call.F == "remove" && p.Done.Type == TypeOK:
 			if l, ok := lives[p.Call.Worker]; ok && l.removed == 0 {
 				l.removed = p.Done.Time
 			}

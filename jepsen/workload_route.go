@@ -39,7 +39,8 @@ type routeGroup struct {
 	id      uint64
 	token   string
 	workers []uint64
-	seen    map[uint64]bool // registration recorded
+	seen    map[uint64]bool // registration acknowledged
+	proc    map[uint64]int  // worker → process of its registration op
 }
 
 func newRoute(c *Cluster, h *History, tag string) *Route {
@@ -127,7 +128,7 @@ func (r *Route) addGroup(ctx context.Context) error {
 		}
 		if code == http.StatusOK && json.Unmarshal(b, &a) == nil && a.WorkerToken != "" {
 			r.mu.Lock()
-			g := &routeGroup{id: a.ID, token: a.WorkerToken, seen: map[uint64]bool{}}
+			g := &routeGroup{id: a.ID, token: a.WorkerToken, seen: map[uint64]bool{}, proc: map[uint64]int{}}
 			for j := 0; j < r.PerGroup; j++ {
 				r.nextW++
 				g.workers = append(g.workers, r.nextW)

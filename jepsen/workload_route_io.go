@@ -14,29 +14,24 @@ import (
 )
 
 // Report sends every live worker's /worker_status/ to every node each
-// period until ctx ends. A worker's first accepted report is recorded as
-// its registration (invoked when its first report was sent).
+// period until ctx ends. A worker's registration is one op: invoked when
+// its first report is sent (a node may register it even if the answer is
+// lost), ok at its first accepted report.
 func (r *Route) Report(ctx context.Context, period time.Duration) {
-	first := map[uint64]int64{} // worker → time of its first report
 	for sleepCtx(ctx, period) {
 		r.mu.Lock()
 		groups := append([]*routeGroup(nil), r.groups...)
 		r.mu.Unlock()
 		var wg sync.WaitGroup
-		var mu sync.Mutex
 		for _, g := range groups {
 			for _, w := range g.workers {
-				if _, ok := first[w]; !ok {
-					first[w] = r.h.Now()
-				}
+				r.invokeRegistration(g, w)
 				for _, n := range r.c.Nodes() {
 					wg.Add(1)
 					go func(g *routeGroup, w uint64, n *Node) {
 						defer wg.Done()
 						if r.report(n, g, w) {
-							mu.Lock()
-							r.registered(g, w, first[w], n)
-							mu.Unlock()
+							r.registered(g, w, n)
 						}
 					}(g, w, n)
 				}
@@ -56,19 +51,27 @@ func (r *Route) report(n *Node, g *routeGroup, w uint64) bool {
 	return code == http.StatusOK
 }
 
-// registered records w's registration once: invoked at its first report,
-// acknowledged now.
-func (r *Route) registered(g *routeGroup, w uint64, at int64, n *Node) {
+// invokeRegistration records w's registration invocation before its first
+// report is sent.
+func (r *Route) invokeRegistration(g *routeGroup, w uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := g.proc[w]; ok {
+		return
+	}
+	g.proc[w] = r.h.NewProcess()
+	r.h.Add(Op{Workload: WorkRoute, Type: TypeInvoke, F: "register", Process: g.proc[w], Key: r.name, Worker: w})
+}
+
+// registered records w's first accepted report as its registration's ok.
+func (r *Route) registered(g *routeGroup, w uint64, n *Node) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if g.seen[w] {
 		return
 	}
 	g.seen[w] = true
-	p := r.h.NewProcess()
-	r.h.Add(Op{Workload: WorkRoute, Type: TypeInvoke, F: "register", Process: p, Node: n.ID, Key: r.name,
-		Worker: w, Detail: "first report sent at " + time.Duration(at).String()})
-	r.h.Add(Op{Workload: WorkRoute, Type: TypeOK, F: "register", Process: p, Node: n.ID, Key: r.name, Worker: w})
+	r.h.Add(Op{Workload: WorkRoute, Type: TypeOK, F: "register", Process: g.proc[w], Node: n.ID, Key: r.name, Worker: w})
 }
 
 // Client calls /route/ on random nodes until ctx ends.
