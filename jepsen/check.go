@@ -55,23 +55,7 @@ func (r *runState) check() {
 			res.violate("set", s.String())
 		}
 	}
-	if r.route != nil {
-		rr := CheckRoute(ops, r.cfg.StaleAfter)
-		res.Checked["route"] = rr.Checked
-		res.Availability["route"] = rr.Availability
-		if !rr.Valid() {
-			res.violate("route", rr.Violations...)
-		}
-	}
-	if r.scale != nil {
-		sr := r.scale.Check(r.cfg.HealBound)
-		res.Checked["scale"] = sr.Samples
-		res.Notes = append(res.Notes, fmt.Sprintf("scale: %d provider creates, peak %d live (max_workers %d), %d fleet samples",
-			sr.Creates, sr.PeakLive, r.scale.MaxWorkers, sr.Samples))
-		if !sr.Valid() {
-			res.violate("scale", sr.Violations...)
-		}
-	}
+	r.checkDataPlane(ops)
 	lv := r.mon.LeaderViolations()
 	res.Checked["leader-per-term"] = r.mon.samples
 	if len(lv) > 0 {
@@ -98,6 +82,28 @@ func (r *runState) check() {
 	}
 	if !r.resultsValid() && res.OutDir != "" {
 		r.c.copyLogs(res.OutDir)
+	}
+}
+
+// checkDataPlane runs the route and scale checkers (when they ran).
+func (r *runState) checkDataPlane(ops []Op) {
+	res := r.res
+	if r.route != nil {
+		rr := CheckRoute(ops, r.cfg.StaleAfter)
+		res.Checked["route"] = rr.Checked
+		res.Availability["route"] = rr.Availability
+		if !rr.Valid() {
+			res.violate("route", rr.Violations...)
+		}
+	}
+	if r.scale != nil {
+		sr := r.scale.Check(r.cfg.HealBound)
+		res.Checked["scale"] = sr.Samples
+		res.Notes = append(res.Notes, fmt.Sprintf("scale: %d provider creates, peak %d live (max_workers %d), %d fleet samples",
+			sr.Creates, sr.PeakLive, r.scale.MaxWorkers, sr.Samples))
+		if !sr.Valid() {
+			res.violate("scale", sr.Violations...)
+		}
 	}
 }
 
