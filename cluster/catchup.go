@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"time"
+
 	"github.com/hashicorp/raft"
 )
 
@@ -12,6 +14,29 @@ import (
 // true: a node that later loses the leader keeps routing and reports
 // itself stale instead.
 func (n *Node) CaughtUp() bool {
+	if n.caughtUpOnce.Load() {
+		return true
+	}
+	return n.checkCaughtUp()
+}
+
+// watchCatchUp evaluates the catch-up condition in the background from the
+// start, so the latch is set even when no request asks (a node isolated
+// before its first /route/ must still route from its replica).
+func (n *Node) watchCatchUp() {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !n.checkCaughtUp() {
+		select {
+		case <-n.stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// checkCaughtUp evaluates the condition once and sets the latch.
+func (n *Node) checkCaughtUp() bool {
 	if n.caughtUpOnce.Load() {
 		return true
 	}

@@ -101,6 +101,11 @@ func (d *dataPlane) waitReady(t *testing.T, want int) {
 
 // send makes one request through cl and returns the route answer.
 func (d *dataPlane) send(ctx context.Context, cl *client.Client) (*client.RouteAnswer, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
 	r, err := cl.Send(ctx, "/v1/completions", map[string]any{"prompt": "hi", "max_tokens": 4}, 100)
 	if err != nil {
 		return nil, err
@@ -174,7 +179,9 @@ func TestE2EDeadWorkerLeavesRotation(t *testing.T) {
 	d.c.WaitFor(30*time.Second, "every node stops routing to the dead worker", func() string {
 		for _, n := range d.c.Nodes {
 			for i := 0; i < 10; i++ {
-				ans, err := d.client(t, n).Route(context.Background(), 100)
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				ans, err := d.client(t, n).Route(ctx, 100)
+				cancel()
 				if err != nil {
 					return fmt.Sprintf("%s: %v", n.ID, err)
 				}

@@ -89,6 +89,7 @@ func New(cfg Config) (*Node, error) {
 		n.goLoop(n.bootstrapLoop)
 	}
 	n.goLoop(n.leaderLoop)
+	n.goLoop(n.watchCatchUp)
 	n.goLoop(func() { watchDisk(st.log, cfg.DiskStallTimeout, n.stop, n.fatal) })
 	n.log.Info("node started", "cluster", n.mux.Addr(), "gossip", n.gossip.addr(), "has_state", hasState)
 	return n, nil
