@@ -16,7 +16,7 @@
 //     ../shared/spec/scaling.md pins it), "kpa" (kpa.go, Knative's stable and
 //     panic windows) and "drover" (drover.go, predictive and cost-aware; its
 //     reasoning is in DESIGN.md next to this file).
-//   - Memory (memory.go): the per-endpoint state a policy keeps between ticks
+//   - Memory (policy.go): the per-endpoint state a policy keeps between ticks
 //     (hysteresis timers, panic mode, the hold after a leader change). The
 //     caller owns it; a new leader starts from NewMemory(now), which is what
 //     makes "hold scale-down until a full window of fresh load" work.

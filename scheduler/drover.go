@@ -50,7 +50,7 @@ type droverCtx struct {
 }
 
 func (c *droverCtx) figures() []Figure {
-	return figs("R", c.R, "P", c.P, "rate", round(c.dm.rate), "sigma", round(c.dm.sigma),
+	return figs("R", c.R, "P", c.P, "rate", round(c.dm.rate), "burst", round(c.dm.burst),
 		"span_s", c.dm.span, "backlog", round(c.backlog), "perf", c.p, "ready", len(c.f.ready),
 		"start_s", c.ts, "create_s", c.tc)
 }
@@ -114,7 +114,7 @@ func (d *Drover) context(ep *EndpointInput, f *fleet, em *EndpointMemory, mem *M
 // need is the ready workers wanted now: the forecast's sizing, or more if
 // the queue says so (the forecast is a floor, never a ceiling).
 func (d *Drover) need(c *droverCtx) int {
-	n := c.dm.workersFor(c.backlog, c.p)
+	n := max(c.dm.workersFor(c.backlog, c.p), c.dm.burstWorkers(c.backlog, c.p))
 	// Reactive: the backlog when a start issued now lands (given the
 	// starts and creates landing before it), drained within the SLO wait
 	// while serving the current rate.
@@ -204,13 +204,7 @@ func (d *Drover) scaleUp(c *droverCtx) []Action {
 			etas = append(etas, c.ts)
 		}
 	}
-	// Creates land one create time from now, a commitment of a create
-	// time at full price: size them on the window's mean rate and the
-	// backlog projected to then, given
-	// everything already on its way.
-	bc := projectBacklog(c.backlog, c.dm.longRate, c.p, len(f.ready), etas, c.tc)
-	span := float64(c.dm.span)
-	rc := d.floors(c, ceilDiv(bc+c.dm.longRate*span, c.p*span), bc)
+	rc, bc := d.createNeed(c, etas, len(acts))
 	future := len(f.ready) + len(f.starting) + len(f.loading) + len(f.stopped)
 	if rc > future {
 		reason := fmt.Sprintf("need %d at the create horizon (projected backlog %.0f) > ready, in progress and stopped %d: create", rc, bc, future)
@@ -223,6 +217,29 @@ func (d *Drover) scaleUp(c *droverCtx) []Action {
 		acts = append(acts, f.createActions(c.P-loaded, reason, fg)...)
 	}
 	return acts
+}
+
+// createNeed is the ready need at the create horizon (a create issued now
+// lands one create time from now, a commitment of a create time at full
+// price): the backlog is projected to then on the window's mean rate with
+// everything already on its way — starting and loading workers at their
+// expected times, and stopped workers not started this tick (started
+// more than a start time before the horizon if needed). The need is the
+// larger of the forecast sizing and the reactive one at the horizon:
+// the projected backlog drained within the SLO wait, as requests arriving
+// then are behind all of it and the queue is FIFO. On an empty fleet this
+// is the cold start: nothing lands before the first creates, so they are
+// sized for the whole backlog they will find. It returns the need and the
+// projected backlog.
+func (d *Drover) createNeed(c *droverCtx, etas []time.Duration, started int) (int, float64) {
+	for range len(c.f.stopped) - started {
+		etas = append(etas, c.ts)
+	}
+	rate := c.dm.longRate
+	bc := projectBacklog(c.backlog, rate, c.p, len(c.f.ready), etas, c.tc)
+	span := float64(c.dm.span)
+	rc := max(ceilDiv(bc+rate*span, c.p*span), ceilDiv(bc/c.slo+rate, c.p))
+	return d.floors(c, rc, bc), bc
 }
 
 // scaleDown drains then stops ready workers beyond R once the excess has

@@ -12,20 +12,22 @@ type demand struct {
 	span     int     // seconds in a sizing window: reaction horizon + SLO wait
 	rate     float64 // forecast arrival rate (load/s): a floor
 	short    float64 // mean rate over the SLO wait (the reactive loop's signal)
-	sigma    float64 // std dev of the load arriving in a span at the current level
 	peak     float64 // largest mean rate of one span over the pool window
 	longRate float64 // mean over the statistics window (at least a span's worth)
 	trend    float64 // load/s per second, from the last two minutes
+	react    int     // seconds until a start issued now serves: tick + start time
+	burst    float64 // high-quantile load of the burst head ready workers absorb alone
 }
 
-// zMargin is how many standard deviations of span load drover provisions
-// for: the one-sided 97.7 % point of a normal.
+// zMargin is how many standard deviations of burst-head load drover
+// provisions for: the one-sided 97.7 % point of a normal.
 const zMargin = 2.0
 
 // newDemand builds the model. span is the sizing window in seconds, slo
 // the SLO wait, window the statistics window and pool the peak look-back.
+// react (span − slo) is how long a burst runs on the ready workers alone.
 func newDemand(h []float64, span, slo, window, pool int) demand {
-	d := demand{span: span}
+	d := demand{span: span, react: span - slo}
 	r60, rWin := meanRate(h, 60), meanRate(h, window)
 	if len(h) >= 120 {
 		d.trend = (r60 - meanRate(h[:len(h)-60], 60)) / 60
@@ -36,10 +38,7 @@ func newDemand(h []float64, span, slo, window, pool int) demand {
 	ahead := r60 + math.Max(0, d.trend)*(30+float64(span)/2)
 	d.rate = max(ahead, meanRate(h, span), rWin)
 	d.short = meanRate(h, slo)
-	// Arrivals in disjoint seconds are close to independent, so a span's
-	// load varies like span × the per-second variance of the last minute.
-	tail := h[max(0, len(h)-60):]
-	d.sigma = math.Sqrt(float64(span)) * stddev(tail)
+	d.burst = burstHead(h, d.react-slo, pool)
 	for _, s := range spanSums(h, span, pool) {
 		d.peak = max(d.peak, s/float64(span))
 	}
@@ -51,6 +50,27 @@ func newDemand(h []float64, span, slo, window, pool int) demand {
 	}
 	d.longRate /= float64(max(n, span, 1))
 	return d
+}
+
+// burstHead is the load a burst brings in its first head seconds (the
+// requests that must start before a start issued at the burst's first
+// tick lands, to wait no more than the SLO): the mean plus zMargin standard
+// deviations of every head-second window of the last window seconds. It is
+// measured on whole windows, not extrapolated from single seconds, because
+// bursty arrivals are correlated from one second to the next.
+func burstHead(h []float64, head, window int) float64 {
+	if head <= 0 {
+		return 0
+	}
+	sums := spanSums(h, head, window)
+	if len(sums) == 0 {
+		return 0
+	}
+	m := 0.0
+	for _, x := range sums {
+		m += x
+	}
+	return m/float64(len(sums)) + zMargin*stddev(sums)
 }
 
 // spanSums returns the load of every span-second sliding window inside the
@@ -100,10 +120,18 @@ func stddev(xs []float64) float64 {
 }
 
 // workersFor is how many workers of perf p serve backlog plus a span's
-// high-quantile arrivals at the forecast rate within the span.
+// arrivals at the forecast rate within the span: the level the ready
+// workers must sustain. Variability is burstWorkers' job.
 func (d demand) workersFor(backlog, p float64) int {
-	load := backlog + d.rate*float64(d.span) + zMargin*d.sigma
+	load := backlog + d.rate*float64(d.span)
 	return ceilDiv(load, p*float64(d.span))
+}
+
+// burstWorkers is how many ready workers absorb a burst head on top of
+// backlog before started workers land: everything that arrives in the
+// head must have started within react seconds.
+func (d demand) burstWorkers(backlog, p float64) int {
+	return ceilDiv(backlog+d.burst, p*float64(d.react))
 }
 
 // projectBacklog runs the fluid queue forward: backlog b now, arrivals at
