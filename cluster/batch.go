@@ -23,9 +23,10 @@ type batcher struct {
 const maxBatchCmds = 512
 
 type pending struct {
-	cmds []fsm.Command
-	size int // encoded bytes
-	res  chan batchResult
+	cmds    []fsm.Command
+	size    int      // encoded bytes
+	targets []string // objects the commands change (fsm.Command.Target)
+	res     chan batchResult
 }
 
 type batchResult struct {
@@ -44,6 +45,9 @@ func (b *batcher) submit(ctx context.Context, cmds []fsm.Command) ([]fsm.Result,
 	p := &pending{cmds: cmds, res: make(chan batchResult, 1)}
 	for _, c := range cmds {
 		p.size += len(c.Encode())
+		if t := c.Target(); t != "" {
+			p.targets = append(p.targets, t)
+		}
 	}
 	if p.size > maxEntryBytes {
 		return nil, fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, p.size, maxEntryBytes)
@@ -79,24 +83,22 @@ func (b *batcher) run() {
 			return
 		case first = <-b.in:
 		}
-		group := []*pending{first}
-		cmds, size := len(first.cmds), first.size
+		e := newEntry(first)
 	fill:
-		for cmds < maxBatchCmds {
+		for e.cmds < maxBatchCmds {
 			select {
 			case p := <-b.in:
-				if size+p.size > maxEntryBytes {
-					b.apply(group)
-					group, cmds, size = nil, 0, 0
+				if e.size+p.size > maxEntryBytes || e.touches(p) {
+					b.apply(e.group)
+					e = newEntry(p)
+					continue
 				}
-				group = append(group, p)
-				cmds += len(p.cmds)
-				size += p.size
+				e.add(p)
 			default:
 				break fill
 			}
 		}
-		b.apply(group)
+		b.apply(e.group)
 	}
 }
 
@@ -138,4 +140,39 @@ func (b *batcher) apply(group []*pending) {
 			p.res <- r
 		}
 	}()
+}
+
+// entry is the log entry being filled: its writers, their command count
+// and size, and the objects they change. Two changes of one object never
+// share an entry, so each gets its own revision (the entry's index).
+type entry struct {
+	group   []*pending
+	cmds    int
+	size    int
+	targets map[string]bool
+}
+
+func newEntry(p *pending) *entry {
+	e := &entry{targets: map[string]bool{}}
+	e.add(p)
+	return e
+}
+
+func (e *entry) add(p *pending) {
+	e.group = append(e.group, p)
+	e.cmds += len(p.cmds)
+	e.size += p.size
+	for _, t := range p.targets {
+		e.targets[t] = true
+	}
+}
+
+// touches reports whether p changes an object the entry already changes.
+func (e *entry) touches(p *pending) bool {
+	for _, t := range p.targets {
+		if e.targets[t] {
+			return true
+		}
+	}
+	return false
 }

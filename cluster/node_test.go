@@ -213,3 +213,46 @@ func TestConsistentReadFailsWithoutQuorum(t *testing.T) {
 		t.Fatal("local View is nil")
 	}
 }
+
+// Concurrent changes of one object are coalesced with other writes but
+// never into the same log entry: every change gets its own revision, so a
+// compare-and-set on a revision cannot succeed after a later change.
+func TestConcurrentUpdatesGetDistinctRevisions(t *testing.T) {
+	nodes := startNodes(t, 3)
+	ctx := context.Background()
+	res, err := nodes[0].Apply(ctx, createEndpointCmd(t, "hot"))
+	if err != nil || res[0].Code != "" {
+		t.Fatalf("create = %+v, %v", res, err)
+	}
+	id := res[0].ID
+	const writers, each = 8, 10
+	revs := make(chan uint64, writers*each)
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				patch := fmt.Sprintf(`{"min_load":%d}`, w*100+i)
+				cmd, _ := fsm.NewCommand(fsm.CmdUpdateEndpoint, fsm.NewRequestID(), fsm.UpdateEndpoint{ID: id, Patch: []byte(patch)})
+				other := createEndpointCmd(t, fmt.Sprintf("side-%d-%d", w, i)) // unrelated writes share entries
+				r, err := nodes[(w+i)%3].Apply(ctx, cmd)
+				if err != nil || r[0].Code != "" {
+					t.Errorf("update: %+v %v", r, err)
+					return
+				}
+				revs <- r[0].Revision
+				nodes[w%3].Apply(ctx, other)
+			}
+		}()
+	}
+	wg.Wait()
+	close(revs)
+	seen := map[uint64]bool{}
+	for r := range revs {
+		if seen[r] {
+			t.Fatalf("two updates of endpoint %d got revision %d", id, r)
+		}
+		seen[r] = true
+	}
+}
