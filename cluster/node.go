@@ -33,7 +33,8 @@ type Node struct {
 	// readyTerm is the term in which this node, as leader, finished its
 	// barrier: consistent reads are served only when it equals the term.
 	readyTerm    atomic.Uint64
-	caughtUpOnce atomic.Bool // latched by CaughtUp
+	caughtUpOnce atomic.Bool // see CaughtUp; set by watchReplica
+	stale        atomic.Bool // see Stale; kept by watchReplica
 	leader       leaderState
 
 	events   chan struct{} // membership changes wake the reconcile loop
@@ -89,7 +90,7 @@ func New(cfg Config) (*Node, error) {
 		n.goLoop(n.bootstrapLoop)
 	}
 	n.goLoop(n.leaderLoop)
-	n.goLoop(n.watchCatchUp)
+	n.goLoop(n.watchReplica)
 	n.goLoop(func() { watchDisk(st.log, cfg.DiskStallTimeout, n.stop, n.fatal) })
 	n.log.Info("node started", "cluster", n.mux.Addr(), "gossip", n.gossip.addr(), "has_state", hasState)
 	return n, nil

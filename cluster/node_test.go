@@ -256,3 +256,35 @@ func TestConcurrentUpdatesGetDistinctRevisions(t *testing.T) {
 		seen[r] = true
 	}
 }
+
+// A node that joins a cluster with a long log reports itself caught up only
+// once it has applied what the leader had committed when it asked: a
+// follower's own commit index only reaches the end of the entries received
+// so far, which made the latch open after the first batch.
+func TestCaughtUpWaitsForTheLeadersCommitIndex(t *testing.T) {
+	nodes := startNodes(t, 3)
+	ctx := context.Background()
+	for i := 0; i < 600; i++ {
+		if _, err := nodes[i%3].Apply(ctx, createEndpointCmd(t, fmt.Sprintf("e%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leader := waitLeader(t, nodes)
+	before := leader.raft.CommitIndex()
+	cfg := testConfig(t, "n4")
+	cfg.Join = []string{nodes[0].GossipAddr()}
+	n4, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n4.Shutdown() })
+	waitFor(t, 60*time.Second, "n4 caught up", func() bool {
+		if !n4.CaughtUp() {
+			return false
+		}
+		if got := n4.View().Index; got+fsmLagSlack < before {
+			t.Fatalf("n4 says caught up at index %d, the leader had committed %d before it joined", got, before)
+		}
+		return true
+	})
+}

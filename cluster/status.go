@@ -40,19 +40,12 @@ func (n *Node) Status() Status {
 	}
 	st.Voters, st.Nonvoters = n.latestServers()
 	if st.State != "leader" {
-		last := n.raft.LastContact()
-		if last.IsZero() {
-			st.Stale = true
-			st.LastContactMS = -1
-		} else {
-			age := time.Since(last)
-			st.LastContactMS = age.Milliseconds()
-			st.Stale = age > n.cfg.StaleAfter
-		}
-		if leader == "" {
-			st.Stale = true
+		st.LastContactMS = -1
+		if last := n.raft.LastContact(); !last.IsZero() {
+			st.LastContactMS = time.Since(last).Milliseconds()
 		}
 	}
+	st.Stale = n.staleNow()
 	return st
 }
 

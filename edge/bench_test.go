@@ -46,7 +46,7 @@ func TestPickDoesNotAllocate(t *testing.T) {
 	if er.ready != benchWorkers {
 		t.Fatalf("table has %d ready workers, want %d", er.ready, benchWorkers)
 	}
-	if n := testing.AllocsPerRun(1000, func() { er.pick(e.ov).st.addRouted(1) }); n != 0 {
+	if n := testing.AllocsPerRun(1000, func() { er.pick(e.ov, 0).st.addRouted(1) }); n != 0 {
 		t.Fatalf("pick allocates %v times per call, want 0", n)
 	}
 	if n := testing.AllocsPerRun(1000, func() { e.srv.tables() }); n != 0 {
@@ -59,7 +59,7 @@ func BenchmarkPick(b *testing.B) {
 	er := e.srv.tables().byID[e.epID]
 	b.ReportAllocs()
 	for b.Loop() {
-		er.pick(e.ov).st.addRouted(1)
+		er.pick(e.ov, 0).st.addRouted(1)
 	}
 }
 

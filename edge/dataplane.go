@@ -54,8 +54,11 @@ type DataPlane struct {
 	// index since the node started; while false /route/ answers the
 	// not-ready form. Nil means always caught up.
 	CaughtUp func() bool
-	// Stale reports whether the node lost its leader (shown in /metrics);
-	// nil means Cluster.Status().Stale.
+	// Stale reports whether the node lost its leader (shown in /metrics).
+	// While it is true, /route/ names only workers whose reports this node
+	// has seen within Config.StaleAfter. It is called for every /route/, so
+	// it must be cheap (an atomic load). nil: never stale for routing, and
+	// /metrics uses Cluster.Status().Stale.
 	Stale func() bool
 	// Now is the clock; nil means time.Now (tests set it).
 	Now func() time.Time

@@ -117,6 +117,18 @@ func bearer(ctx *fasthttp.RequestCtx) []byte {
 	return bytes.TrimSpace(h[len(bearerPrefix):])
 }
 
+// freshSince is 0 while this node is in touch with the leader. A node that
+// has lost the leader keeps routing from its replica, but cannot learn that
+// a worker was removed or died: it then routes only to workers whose
+// reports it has seen within StaleAfter (their liveness observed directly),
+// so no answer names a worker gone for longer than the staleness bound.
+func (s *Server) freshSince(now time.Time) int64 {
+	if s.dp.Stale == nil || s.cfg.StaleAfter <= 0 || !s.dp.Stale() {
+		return 0
+	}
+	return now.Add(-s.cfg.StaleAfter).UnixNano()
+}
+
 // admit serves held requests in Enqueued order: the request may take a
 // worker only when fewer live entries than the endpoint has ready workers
 // wait ahead of it. It returns the worker (nil: none, the request is held)
@@ -125,7 +137,7 @@ func (s *Server) admit(er *endpointRoute, v routeValues, now time.Time) (*worker
 	idx := v.requestIdx
 	queued, ahead := s.queueAhead(er.ep.ID, idx, now)
 	if ahead < max(1, er.ready) {
-		if w := er.pick(s.dp.Overlay); w != nil {
+		if w := er.pick(s.dp.Overlay, s.freshSince(now)); w != nil {
 			if idx == 0 {
 				idx = s.ids.next()
 			}

@@ -11,20 +11,23 @@ const unknownPerfScale = 1e-12
 
 // pick chooses a worker of the endpoint: a group by weight, then a worker
 // of it by power-of-two choices on estimated queue time, skipping workers
-// past max_queue_time (then trying the other groups). Nil: no worker can
-// take the request. No lock, no allocation.
-func (er *endpointRoute) pick(o Overlay) *workerRoute {
+// past max_queue_time (then trying the other groups). freshSince, when not
+// zero, also skips workers with no report arriving at or after it (unix
+// nanos): a node that lost its leader cannot learn of removals, so it
+// routes only to workers it sees alive (see Server.freshSince). Nil: no
+// worker can take the request. No lock, no allocation.
+func (er *endpointRoute) pick(o Overlay, freshSince int64) *workerRoute {
 	n := len(er.groups)
 	if n == 0 {
 		return nil
 	}
 	first := er.pickGroup(rand.Float64() * er.total)
 	limit := er.ep.MaxQueueTime
-	if w := er.groups[first].pickWorker(o, limit); w != nil {
+	if w := er.groups[first].pickWorker(o, limit, freshSince); w != nil {
 		return w
 	}
 	for i := 1; i < n; i++ {
-		if w := er.groups[(first+i)%n].best(o, limit, 0); w != nil {
+		if w := er.groups[(first+i)%n].best(o, limit, 0, freshSince); w != nil {
 			return w
 		}
 	}
@@ -44,10 +47,10 @@ func (er *endpointRoute) pickGroup(r float64) int {
 // pickWorker compares two distinct random workers and returns the one with
 // the shorter estimated queue time that is within limit; when neither is,
 // the best of the whole group (nil when none is within limit).
-func (g *groupRoute) pickWorker(o Overlay, limit float64) *workerRoute {
+func (g *groupRoute) pickWorker(o Overlay, limit float64, freshSince int64) *workerRoute {
 	n := len(g.workers)
-	if n == 1 {
-		return g.best(o, limit, 0)
+	if n == 1 || freshSince != 0 {
+		return g.best(o, limit, rand.IntN(n), freshSince)
 	}
 	i := rand.IntN(n)
 	j := rand.IntN(n - 1)
@@ -65,23 +68,36 @@ func (g *groupRoute) pickWorker(o Overlay, limit float64) *workerRoute {
 	case okB:
 		return b
 	}
-	return g.best(o, limit, rand.IntN(n))
+	return g.best(o, limit, rand.IntN(n), 0)
 }
 
 // best scans the group from start and returns the worker with the shortest
 // estimated queue time within limit, or nil.
-func (g *groupRoute) best(o Overlay, limit float64, start int) *workerRoute {
+func (g *groupRoute) best(o Overlay, limit float64, start int, freshSince int64) *workerRoute {
 	var found *workerRoute
 	min := math.Inf(1)
 	n := len(g.workers)
 	for k := range n {
 		w := g.workers[(start+k)%n]
+		if freshSince != 0 && !w.reportedSince(o, freshSince) {
+			continue
+		}
 		q, unjudged := w.queueTime(o)
 		if (unjudged || q <= limit) && q < min {
 			found, min = w, q
 		}
 	}
 	return found
+}
+
+// reportedSince reports whether a report of the worker arrived at or after
+// since (unix nanos), according to the overlay.
+func (w *workerRoute) reportedSince(o Overlay, since int64) bool {
+	if o == nil {
+		return false
+	}
+	wl := o.Load(w.w.ID)
+	return wl != nil && wl.LastReport >= since
 }
 
 // queueTime estimates how long the worker needs for the work it has:

@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,7 +217,7 @@ func TestRouteWeights(t *testing.T) {
 	seen := map[uint64]int{}
 	const n = 4000
 	for range n {
-		seen[er.pick(e.ov).w.ID]++
+		seen[er.pick(e.ov, 0).w.ID]++
 	}
 	if seen[2] != 0 || math.Abs(float64(seen[3])/n-0.25) > 0.04 {
 		t.Fatalf("picks per worker = %v, want ~75%% worker 1, ~25%% worker 3, none for weight 0", seen)
@@ -386,5 +387,36 @@ func TestRouteConcurrentWithViewChanges(t *testing.T) {
 		if msg := <-errs; msg != "" {
 			t.Fatalf("concurrent route failed: %s", msg)
 		}
+	}
+}
+
+// A node that lost its leader routes only to workers whose reports it has
+// seen within StaleAfter: it cannot learn that the others were removed.
+func TestStaleNodeRoutesOnlyToWorkersSeenAlive(t *testing.T) {
+	var stale atomic.Bool
+	e := newDPEnv(t, DataPlane{Stale: stale.Load})
+	e.srv.cfg.StaleAfter = 5 * time.Second
+	e.addWorker(t, 1, e.grpA, fsm.WorkerReady, 1e9)
+	e.addWorker(t, 2, e.grpA, fsm.WorkerReady, 1e9)
+	now := e.clock.Now()
+	e.ov.setLoad(fsm.WorkerLoad{WorkerID: 1, MaxPerf: 1e9, LastReport: now.UnixNano()})
+	e.ov.setLoad(fsm.WorkerLoad{WorkerID: 2, MaxPerf: 1e9, LastReport: now.Add(-6 * time.Second).UnixNano()})
+	seen := map[uint64]int{}
+	for range 50 {
+		_, m := e.route(t, 0)
+		seen[routedTo(t, m)]++
+	}
+	if seen[1] == 0 || seen[2] == 0 {
+		t.Fatalf("in touch with the leader: routes %v, want both workers", seen)
+	}
+	stale.Store(true)
+	for i := range 50 {
+		if _, m := e.route(t, 0); routedTo(t, m) != 1 {
+			t.Fatalf("stale node, route %d went to %d, want only worker 1 (seen alive)", i, routedTo(t, m))
+		}
+	}
+	e.ov.setLoad(fsm.WorkerLoad{WorkerID: 1, MaxPerf: 1e9, LastReport: now.Add(-6 * time.Second).UnixNano()})
+	if code, m := e.route(t, 0); code != 200 || m["url"] != nil {
+		t.Fatalf("stale node with no worker seen alive = %d %v, want the not-ready form", code, m)
 	}
 }

@@ -92,6 +92,7 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 			NodeIndex: nodeIndex(ac.NodeIndex, cfg.ID),
 			NodeID:    cfg.ID,
 			CaughtUp:  node.CaughtUp,
+			Stale:     node.Stale,
 		},
 	}
 	srv := edge.New(edgeCfg, node, node, node, edgeCluster{node})
