@@ -7,14 +7,15 @@ MODULE  := github.com/drover-io/drover
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Packages whose tests run in-process: run with the race detector.
-RACE_PKGS ?= ./fsm/... ./transport/... ./edge/...
-# Packages whose tests start node processes or clusters: one package at a time.
-PROC_PKGS ?= ./cluster/... ./cmd/...
+RACE_PKGS ?= ./fsm/... ./transport/... ./edge/... ./worker/... ./client/... ./scheduler/...
+# cluster's in-process tests (Raft on loopback, roomy timeouts) also run with
+# the race detector; its TestE2E* tests start agent processes and run below.
+# Packages whose tests start node processes or clusters run one package at a time.
 PROC_TIMEOUT ?= 15m
 # Packages with benchmarks (`make bench`).
-BENCH_PKGS ?= ./fsm/... ./cluster/...
+BENCH_PKGS ?= ./fsm/... ./cluster/... ./edge/ ./cmd/drover/ ./worker/token/
 # Fuzz targets as package:FuzzName, each run for FUZZ_TIME (`make fuzz`).
-FUZZ_TARGETS ?= ./fsm:FuzzDecodeCommand
+FUZZ_TARGETS ?= ./fsm:FuzzDecodeCommand ./edge:FuzzRouteRequest ./edge:FuzzWorkerStatus ./worker/token:FuzzVerify
 FUZZ_TIME ?= 20s
 
 .PHONY: all build test vet fmt-check imports-check check run bench fuzz clean jepsen jepsen-quick jepsen-deps
@@ -26,7 +27,9 @@ build:
 
 test: vet
 	$(GO) test -race $(RACE_PKGS)
-	$(GO) test -p 1 -timeout $(PROC_TIMEOUT) $(PROC_PKGS)
+	$(GO) test -race -skip '^TestE2E' ./cluster/
+	$(GO) test -p 1 -timeout $(PROC_TIMEOUT) -run '^TestE2E' ./cluster/...
+	$(GO) test -p 1 -timeout $(PROC_TIMEOUT) ./cmd/...
 	$(MAKE) jepsen-quick
 
 vet:
