@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/drover-io/drover/worker/fakemodel"
 )
@@ -49,19 +43,6 @@ func runFakeModel(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "drover fake-model: %v\n", err)
 		return exitFail
 	}
-	srv := &http.Server{Handler: fakemodel.New(cfg), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shCtx)
-	}()
-	logger.Info("fake model listening", "addr", ln.Addr().String(), "load_time", cfg.LoadTime)
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		logger.Error("fake model stopped", "err", err)
-		return exitFail
-	}
-	return exitOK
+	logger.Info("fake model", "load_time", cfg.LoadTime)
+	return serveUntilSignal(fakemodel.New(cfg), ln, logger, "fake model")
 }

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/drover-io/drover/scheduler/provider/sim"
 	"github.com/drover-io/drover/scheduler/provider/simserver"
@@ -72,23 +67,5 @@ func runSimProvider(args []string, stderr io.Writer) int {
 			return exitFail
 		}
 	}
-	return serveSimProvider(srv, ln, logger)
-}
-
-// serveSimProvider serves until a signal, then shuts down.
-func serveSimProvider(srv *simserver.Server, ln net.Listener, logger interface{ Info(string, ...any) }) int {
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		hs.Shutdown(c)
-	}()
-	logger.Info("sim provider listening", "addr", ln.Addr().String())
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return exitFail
-	}
-	return exitOK
+	return serveUntilSignal(srv.Handler(), ln, logger, "sim provider")
 }
