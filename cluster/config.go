@@ -37,6 +37,10 @@ type Config struct {
 	NonVoter bool
 	// TLS enables mutual TLS on the cluster port. nil: plain TCP.
 	TLS *tls.Config
+	// GossipKey encrypts and authenticates gossip (memberlist's AES-GCM
+	// keyring): 16, 24 or 32 bytes, the same on every server. A server
+	// without it cannot join the member list. nil: gossip in the clear.
+	GossipKey []byte
 
 	// MaxVoters is the largest number of voters the reconcile loop promotes
 	// to. 0 means 5.
@@ -163,6 +167,9 @@ func (c Config) Validate() error {
 	}
 	if c.WorkerTTL < 0 {
 		return fmt.Errorf("%w: worker ttl must be >= 0", ErrConfig)
+	}
+	if n := len(c.GossipKey); n != 0 && n != 16 && n != 24 && n != 32 {
+		return fmt.Errorf("%w: gossip key must be 16, 24 or 32 bytes, got %d", ErrConfig, n)
 	}
 	if c.NonVoter && c.BootstrapExpect > 0 {
 		return fmt.Errorf("%w: a non-voter cannot bootstrap", ErrConfig)

@@ -71,6 +71,10 @@ func startGossip(cfg Config, meta memberMeta, events chan<- struct{}, logw io.Wr
 		}
 		mc.AdvertiseAddr, mc.AdvertisePort = ah, ap
 	}
+	if len(cfg.GossipKey) > 0 {
+		mc.SecretKey = cfg.GossipKey
+		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	}
 	mc.Delegate = metaDelegate{g}
 	g.events = &eventDelegate{ch: events, live: map[string]member{}}
 	mc.Events = g.events

@@ -288,3 +288,36 @@ func TestCaughtUpWaitsForTheLeadersCommitIndex(t *testing.T) {
 		return true
 	})
 }
+
+// With a gossip key, a server without it never joins the member list.
+func TestGossipKeyKeepsStrangersOut(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	var nodes []*Node
+	for i := 1; i <= 2; i++ {
+		cfg := testConfig(t, fmt.Sprintf("k%d", i))
+		cfg.GossipKey = key
+		if i > 1 {
+			cfg.Join = []string{nodes[0].GossipAddr()}
+		}
+		n, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Shutdown() })
+		nodes = append(nodes, n)
+	}
+	waitFor(t, 20*time.Second, "keyed servers see each other", func() bool { return len(nodes[0].gossip.members()) == 2 })
+	cfg := testConfig(t, "stranger")
+	cfg.Join = []string{nodes[0].GossipAddr()}
+	stranger, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stranger.Shutdown() })
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if len(nodes[0].gossip.members()) != 2 || len(stranger.gossip.members()) != 1 {
+			t.Fatalf("a server without the gossip key joined: keyed sees %d, stranger sees %d",
+				len(nodes[0].gossip.members()), len(stranger.gossip.members()))
+		}
+	}
+}

@@ -56,6 +56,9 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 		logger.Error("fatal, exiting at once", "reason", reason)
 		os.Exit(exitFatal)
 	}
+	if cfg.GossipKey, err = loadGossipKey(ac.GossipKeyFile, os.Getenv); err != nil {
+		return nil, nil, nil, err
+	}
 	if ac.TLSCert != "" {
 		if cfg.TLS, err = transport.LoadMutualTLS(ac.TLSCert, ac.TLSKey, ac.TLSCA); err != nil {
 			return nil, nil, nil, err

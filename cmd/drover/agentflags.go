@@ -19,6 +19,7 @@ type agentConfig struct {
 	TLSKey         string
 	TLSCA          string
 	AdminTokenFile string
+	GossipKeyFile  string
 	ConfigFile     string
 	LogLevel       string
 	AddrFile       string // where to write the bound addresses once started
@@ -63,6 +64,7 @@ func agentFlagSet(c *agentConfig, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "node certificate (PEM) for mutual TLS between nodes")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "node private key (PEM)")
 	fs.StringVar(&c.TLSCA, "tls-ca", "", "CA certificate (PEM) that signs every node certificate")
+	fs.StringVar(&c.GossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip encryption key, 16/24/32 bytes, the same on every server (default: $DROVER_GOSSIP_KEY; none: gossip in the clear)")
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", "", "file holding the admin token (default: $DROVER_ADMIN_TOKEN)")
 	fs.StringVar(&c.ConfigFile, "config", "", "JSON file of flag values ({\"flag-name\": value}); command-line flags win")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")

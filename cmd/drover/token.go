@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"strings"
@@ -30,4 +31,33 @@ func loadAdminToken(file string, getenv func(string) string) (hash [32]byte, ok 
 		return hash, false, nil
 	}
 	return sha256.Sum256([]byte(token)), true, nil
+}
+
+// gossipKeyEnv names the environment variable holding the gossip key.
+const gossipKeyEnv = "DROVER_GOSSIP_KEY"
+
+// loadGossipKey returns the gossip encryption key, base64 (16, 24 or 32
+// bytes once decoded), from file (when set) or $DROVER_GOSSIP_KEY; nil when
+// neither is set (gossip in the clear).
+func loadGossipKey(file string, getenv func(string) string) ([]byte, error) {
+	text := getenv(gossipKeyEnv)
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("gossip key: %w", err)
+		}
+		text = string(b)
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		return nil, fmt.Errorf("gossip key: not base64: %w", err)
+	}
+	if n := len(key); n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("gossip key: %d bytes, want 16, 24 or 32 (e.g. head -c 32 /dev/urandom | base64)", n)
+	}
+	return key, nil
 }
