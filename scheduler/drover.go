@@ -21,16 +21,7 @@ func (d *Drover) Name() string { return "drover" }
 
 // Plan implements Policy.
 func (d *Drover) Plan(in *Input, mem *Memory) Plan {
-	p := Plan{Policy: d.Name(), Now: in.Now}
-	for i := range in.Endpoints {
-		ep := &in.Endpoints[i]
-		em := mem.endpoint(ep.Endpoint.ID)
-		acts, note := d.endpoint(ep, em, mem, in.Now)
-		p.Actions = append(p.Actions, acts...)
-		p.Notes = append(p.Notes, note)
-		em.LastTick = in.Now
-	}
-	return p
+	return planEndpoints(d.Name(), in, mem, d.endpoint)
 }
 
 // droverCtx is one endpoint's tick: the fleet, the demand model and the

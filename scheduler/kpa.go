@@ -35,16 +35,7 @@ func (k *KPA) Name() string { return "kpa" }
 
 // Plan implements Policy.
 func (k *KPA) Plan(in *Input, mem *Memory) Plan {
-	p := Plan{Policy: k.Name(), Now: in.Now}
-	for i := range in.Endpoints {
-		ep := &in.Endpoints[i]
-		em := mem.endpoint(ep.Endpoint.ID)
-		acts, note := k.endpoint(ep, em, mem, in.Now)
-		p.Actions = append(p.Actions, acts...)
-		p.Notes = append(p.Notes, note)
-		em.LastTick = in.Now
-	}
-	return p
+	return planEndpoints(k.Name(), in, mem, k.endpoint)
 }
 
 func (k *KPA) endpoint(ep *EndpointInput, em *EndpointMemory, mem *Memory, now time.Time) ([]Action, Note) {

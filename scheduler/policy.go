@@ -131,3 +131,21 @@ func overFor(since *time.Time, cond bool, now time.Time) time.Duration {
 	}
 	return now.Sub(*since)
 }
+
+// endpointPlanner decides for one endpoint: its actions and a note.
+type endpointPlanner func(ep *EndpointInput, em *EndpointMemory, mem *Memory, now time.Time) ([]Action, Note)
+
+// planEndpoints runs a policy's per-endpoint decision over every endpoint
+// of the input, in order, and records the tick in each endpoint's memory.
+func planEndpoints(policy string, in *Input, mem *Memory, decide endpointPlanner) Plan {
+	p := Plan{Policy: policy, Now: in.Now}
+	for i := range in.Endpoints {
+		ep := &in.Endpoints[i]
+		em := mem.endpoint(ep.Endpoint.ID)
+		acts, note := decide(ep, em, mem, in.Now)
+		p.Actions = append(p.Actions, acts...)
+		p.Notes = append(p.Notes, note)
+		em.LastTick = in.Now
+	}
+	return p
+}

@@ -43,16 +43,7 @@ func (v *Vast) Name() string { return "vast" }
 
 // Plan implements Policy.
 func (v *Vast) Plan(in *Input, mem *Memory) Plan {
-	p := Plan{Policy: v.Name(), Now: in.Now}
-	for i := range in.Endpoints {
-		ep := &in.Endpoints[i]
-		em := mem.endpoint(ep.Endpoint.ID)
-		acts, note := v.endpoint(ep, em, mem, in.Now)
-		p.Actions = append(p.Actions, acts...)
-		p.Notes = append(p.Notes, note)
-		em.LastTick = in.Now
-	}
-	return p
+	return planEndpoints(v.Name(), in, mem, v.endpoint)
 }
 
 // vastFigures are the numbers one endpoint's decisions are based on.
