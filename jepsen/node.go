@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/drover-io/drover/cluster/clustertest"
 	"io"
 	"net/http"
 	"os"
@@ -32,19 +33,9 @@ type Node struct {
 	paused bool
 }
 
-// Status is a node's /v1/cluster answer.
-type Status struct {
-	ID           string   `json:"id"`
-	State        string   `json:"state"`
-	Leader       string   `json:"leader"`
-	Term         uint64   `json:"term"`
-	AppliedIndex uint64   `json:"applied_index"`
-	CommitIndex  uint64   `json:"commit_index"`
-	Voters       []string `json:"voters"`
-	Nonvoters    []string `json:"nonvoters"`
-	Stale        bool     `json:"stale"`
-	StateHash    string   `json:"state_hash"`
-}
+// Status is a node's /v1/cluster answer (the one type the test harnesses
+// share).
+type Status = clustertest.Status
 
 // start launches the agent with extra flags; it does not wait for it.
 func (n *Node) start(extra ...string) error {
