@@ -26,6 +26,7 @@ func startSimProvider(t *testing.T, args ...string) (string, *simserver.Client) 
 	addrFile := filepath.Join(dir, "addr")
 	cmd := exec.Command(clustertest.Binary(t), append([]string{"sim-provider", "--listen=127.0.0.1:0",
 		"--state-dir=" + filepath.Join(dir, "state"), "--addr-file=" + addrFile, "--log-level=warn"}, args...)...)
+	clustertest.DieWithTest(cmd)
 	logf, err := os.Create(filepath.Join(dir, "log"))
 	if err != nil {
 		t.Fatal(err)

@@ -160,6 +160,7 @@ func (n *Node) start() {
 	}
 	n.log = logf
 	cmd := exec.Command(n.c.bin, args...)
+	DieWithTest(cmd)
 	cmd.Env = append(os.Environ(), "DROVER_ADMIN_TOKEN="+n.c.Token)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -324,6 +325,7 @@ func (n *Node) StartFailing(timeout time.Duration) (int, string) {
 	args = append(args, n.c.Args...)
 	args = append(args, n.args...)
 	cmd := exec.Command(n.c.bin, args...)
+	DieWithTest(cmd)
 	cmd.Env = append(os.Environ(), "DROVER_ADMIN_TOKEN="+n.c.Token)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

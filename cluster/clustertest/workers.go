@@ -50,6 +50,7 @@ func (w *Worker) Start() {
 	args := append([]string{"worker", "--model-url=" + w.ModelURL, "--listen-host=127.0.0.1", "--log-level=debug",
 		"--idle-report-interval=1s"}, w.Args...)
 	cmd := exec.Command(w.c.bin, args...)
+	DieWithTest(cmd)
 	cmd.Env = append(os.Environ(),
 		fmt.Sprintf("CONTAINER_ID=%d", w.ID), "REPORT_ADDR="+strings.Join(w.Reports, ","),
 		"WORKER_PORT=0", "PUBLIC_IPADDR=127.0.0.1", "MASTER_TOKEN="+w.Token)
