@@ -28,6 +28,17 @@ var (
 	buildErr  error
 )
 
+// Main runs a package's tests and then removes the binary Binary built:
+// call it from TestMain (os.Exit(clustertest.Main(m))) in every package
+// that uses Binary.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if binPath != "" && os.Getenv("DROVER_BIN") == "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	return code
+}
+
 // Binary builds cmd/drover once per test process and returns its path.
 // DROVER_BIN, when set, names a prebuilt binary instead.
 func Binary(t testing.TB) string {
