@@ -21,7 +21,7 @@ func (d *Drover) Name() string { return "drover" }
 
 // Plan implements Policy.
 func (d *Drover) Plan(in *Input, mem *Memory) Plan {
-	return planEndpoints(d.Name(), in, mem, d.endpoint)
+	return planEndpoints(d.Name(), d.cfg, in, mem, d.endpoint)
 }
 
 // droverCtx is one endpoint's tick: the fleet, the demand model and the
@@ -48,20 +48,8 @@ func (c *droverCtx) figures() []Figure {
 
 func round(x float64) float64 { return math.Round(x) }
 
-func (d *Drover) endpoint(ep *EndpointInput, em *EndpointMemory, mem *Memory, now time.Time) ([]Action, Note) {
+func (d *Drover) endpoint(ep *EndpointInput, em *EndpointMemory, mem *Memory, f *fleet, now time.Time) ([]Action, Note) {
 	note := Note{EndpointID: ep.Endpoint.ID}
-	f := newFleet(ep, now, d.cfg)
-	switch {
-	case ep.Endpoint.State == fsm.EndpointStopped:
-		note.Text = "endpoint stopped: stop every worker"
-		return f.stopAll(), note
-	case ep.Endpoint.State == fsm.EndpointSuspended:
-		note.Text = "endpoint suspended: no scaling"
-		return nil, note
-	case len(f.groups) == 0:
-		note.Text = "no scalable group"
-		return nil, note
-	}
 	trackActivity(ep, em, mem, now)
 	c := d.context(ep, f, em, mem, now)
 	acts := d.repair(c)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/drover-io/drover/fsm"
 )
 
 // KPA is Knative's pod autoscaler, for comparison. Its signal is
@@ -35,23 +33,11 @@ func (k *KPA) Name() string { return "kpa" }
 
 // Plan implements Policy.
 func (k *KPA) Plan(in *Input, mem *Memory) Plan {
-	return planEndpoints(k.Name(), in, mem, k.endpoint)
+	return planEndpoints(k.Name(), k.cfg, in, mem, k.endpoint)
 }
 
-func (k *KPA) endpoint(ep *EndpointInput, em *EndpointMemory, mem *Memory, now time.Time) ([]Action, Note) {
+func (k *KPA) endpoint(ep *EndpointInput, em *EndpointMemory, mem *Memory, f *fleet, now time.Time) ([]Action, Note) {
 	note := Note{EndpointID: ep.Endpoint.ID}
-	f := newFleet(ep, now, k.cfg)
-	switch {
-	case ep.Endpoint.State == fsm.EndpointStopped:
-		note.Text = "endpoint stopped: stop every worker"
-		return f.stopAll(), note
-	case ep.Endpoint.State == fsm.EndpointSuspended:
-		note.Text = "endpoint suspended: no scaling"
-		return nil, note
-	case len(f.groups) == 0:
-		note.Text = "no scalable group"
-		return nil, note
-	}
 	desired, fg, panicking := k.desired(ep, em, f, mem, now)
 	note.Text, note.Figures = "kpa desired", fg
 	current := len(f.ready) + len(f.starting) + len(f.loading)

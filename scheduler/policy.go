@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/drover-io/drover/fsm"
 )
 
 // ErrUnknownPolicy is returned by New for a name it does not know.
@@ -132,20 +134,41 @@ func overFor(since *time.Time, cond bool, now time.Time) time.Duration {
 	return now.Sub(*since)
 }
 
-// endpointPlanner decides for one endpoint: its actions and a note.
-type endpointPlanner func(ep *EndpointInput, em *EndpointMemory, mem *Memory, now time.Time) ([]Action, Note)
+// endpointPlanner decides for one active endpoint with scalable groups:
+// its actions and a note.
+type endpointPlanner func(ep *EndpointInput, em *EndpointMemory, mem *Memory, f *fleet, now time.Time) ([]Action, Note)
 
-// planEndpoints runs a policy's per-endpoint decision over every endpoint
-// of the input, in order, and records the tick in each endpoint's memory.
-func planEndpoints(policy string, in *Input, mem *Memory, decide endpointPlanner) Plan {
+// planEndpoints runs a policy over every endpoint of the input, in order,
+// and records the tick in each endpoint's memory.
+func planEndpoints(policy string, cfg Config, in *Input, mem *Memory, decide endpointPlanner) Plan {
 	p := Plan{Policy: policy, Now: in.Now}
 	for i := range in.Endpoints {
 		ep := &in.Endpoints[i]
 		em := mem.endpoint(ep.Endpoint.ID)
-		acts, note := decide(ep, em, mem, in.Now)
+		acts, note := planEndpoint(cfg, ep, em, mem, in.Now, decide)
 		p.Actions = append(p.Actions, acts...)
 		p.Notes = append(p.Notes, note)
 		em.LastTick = in.Now
 	}
 	return p
+}
+
+// planEndpoint applies the endpoint states every policy honours the same
+// way (stopped: stop every worker; suspended: no scaling; nothing to
+// scale) and leaves the rest to the policy.
+func planEndpoint(cfg Config, ep *EndpointInput, em *EndpointMemory, mem *Memory, now time.Time, decide endpointPlanner) ([]Action, Note) {
+	note := Note{EndpointID: ep.Endpoint.ID}
+	f := newFleet(ep, now, cfg)
+	switch {
+	case ep.Endpoint.State == fsm.EndpointStopped:
+		note.Text = "endpoint stopped: stop every worker"
+		return f.stopAll(), note
+	case ep.Endpoint.State == fsm.EndpointSuspended:
+		note.Text = "endpoint suspended: no scaling"
+		return nil, note
+	case len(f.groups) == 0:
+		note.Text = "no scalable group"
+		return nil, note
+	}
+	return decide(ep, em, mem, f, now)
 }

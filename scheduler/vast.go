@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"github.com/drover-io/drover/fsm"
 )
 
 // Vast is Vast.ai's autoscaler as ../shared/spec/scaling.md pins it, in load
@@ -43,7 +41,7 @@ func (v *Vast) Name() string { return "vast" }
 
 // Plan implements Policy.
 func (v *Vast) Plan(in *Input, mem *Memory) Plan {
-	return planEndpoints(v.Name(), in, mem, v.endpoint)
+	return planEndpoints(v.Name(), v.cfg, in, mem, v.endpoint)
 }
 
 // vastFigures are the numbers one endpoint's decisions are based on.
@@ -58,21 +56,8 @@ func (f vastFigures) list() []Figure {
 	return figs("L", f.L, "perf", f.perf, "A", f.A, "C", f.C, "ready", f.ready)
 }
 
-func (v *Vast) endpoint(ep *EndpointInput, em *EndpointMemory, mem *Memory, now time.Time) ([]Action, Note) {
+func (v *Vast) endpoint(ep *EndpointInput, em *EndpointMemory, mem *Memory, f *fleet, now time.Time) ([]Action, Note) {
 	note := Note{EndpointID: ep.Endpoint.ID}
-	f := newFleet(ep, now, v.cfg)
-	switch ep.Endpoint.State {
-	case fsm.EndpointStopped:
-		note.Text = "endpoint stopped: stop every worker"
-		return f.stopAll(), note
-	case fsm.EndpointSuspended:
-		note.Text = "endpoint suspended: no scaling"
-		return nil, note
-	}
-	if len(f.groups) == 0 {
-		note.Text = "no scalable group"
-		return nil, note
-	}
 	trackActivity(ep, em, mem, now)
 	vf := v.wanted(ep, em, f, mem, now)
 	note.Text, note.Figures = "vast targets", vf.list()
