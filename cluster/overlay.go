@@ -28,15 +28,18 @@ type Overlay struct {
 	now  func() time.Time                       // the clock; time.Now
 	wrk  atomic.Pointer[map[uint64]*workerSlot] // copy-on-write; replaced under mu
 
-	mu      sync.Mutex
-	seq     uint64                           // last stamp sequence of this node
-	dedup   dedupTable                       // reports already counted
-	queue   map[uint64]map[uint64]*queueItem // endpoint → request_idx → entry
-	tombs   map[queueKey]tombstone           // dequeued entries, until they cannot come back
-	out     []byte                           // encoded records not yet flushed to peers
-	links   map[string]*peerLink             // outgoing streams by peer id
-	fresh   map[string]int64                 // peer id → local unix nanos of its last frame
-	inbound map[net.Conn]struct{}            // accepted streams, closed on shutdown
+	mu    sync.Mutex
+	seq   uint64                           // last stamp sequence of this node
+	dedup dedupTable                       // reports already counted
+	queue map[uint64]map[uint64]*queueItem // endpoint → request_idx → entry
+	// queued is len(queue), kept under mu and read without it: /route/
+	// asks for the queue on every request, and usually there is none.
+	queued  atomic.Int64
+	tombs   map[queueKey]tombstone // dequeued entries, until they cannot come back
+	out     []byte                 // encoded records not yet flushed to peers
+	links   map[string]*peerLink   // outgoing streams by peer id
+	fresh   map[string]int64       // peer id → local unix nanos of its last frame
+	inbound map[net.Conn]struct{}  // accepted streams, closed on shutdown
 	started int64
 
 	stop     chan struct{}

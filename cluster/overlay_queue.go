@@ -77,6 +77,7 @@ func (o *Overlay) mergeQueueLocked(r queueRec, now int64) *queueItem {
 	if q == nil {
 		q = map[uint64]*queueItem{}
 		o.queue[k.endpoint] = q
+		o.queued.Store(int64(len(o.queue)))
 	}
 	it := q[k.idx]
 	if it == nil || it.e.Expires < now {
@@ -124,6 +125,7 @@ func (o *Overlay) mergeTombLocked(r tombRec) {
 		delete(q, r.Idx)
 		if len(q) == 0 {
 			delete(o.queue, r.Endpoint)
+			o.queued.Store(int64(len(o.queue)))
 		}
 	}
 }
@@ -131,6 +133,9 @@ func (o *Overlay) mergeTombLocked(r tombRec) {
 // Queue returns the endpoint's live entries sorted by Enqueued, then Node,
 // then RequestIdx: the same order on every node.
 func (o *Overlay) Queue(endpointID uint64) []fsm.QueueEntry {
+	if o.queued.Load() == 0 {
+		return nil // no lock, no allocation: the common case on /route/
+	}
 	now := o.now().UnixNano()
 	o.mu.Lock()
 	q := o.queue[endpointID]
@@ -186,6 +191,7 @@ func (o *Overlay) sweepQueueLocked(now int64) {
 			delete(o.queue, ep)
 		}
 	}
+	o.queued.Store(int64(len(o.queue)))
 	for k, t := range o.tombs {
 		if t.until < now {
 			delete(o.tombs, k)
