@@ -25,7 +25,7 @@ all: build
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/drover ./cmd/drover
 
-test: vet
+test: check
 	$(GO) test -race $(RACE_PKGS)
 	$(GO) test -race -skip '^TestE2E' ./cluster/
 	$(GO) test -p 1 -timeout $(PROC_TIMEOUT) -run '^TestE2E' ./cluster/...

@@ -34,7 +34,7 @@ type Cluster interface {
 // Status is one node's view of the cluster, answered by GET /v1/cluster.
 type Status struct {
 	ID            string   `json:"id"`
-	State         string   `json:"state"`  // Leader, Follower, Candidate, Shutdown
+	State         string   `json:"state"`  // leader, follower, candidate, shutdown
 	Leader        string   `json:"leader"` // "" when no leader is known
 	Term          uint64   `json:"term"`
 	AppliedIndex  uint64   `json:"applied_index"`

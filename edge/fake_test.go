@@ -41,7 +41,7 @@ var (
 )
 
 func newFakeNode() *fakeNode {
-	return &fakeNode{f: fsm.New(), status: Status{ID: "n1", State: "Leader", Leader: "n1", Term: 1,
+	return &fakeNode{f: fsm.New(), status: Status{ID: "n1", State: "leader", Leader: "n1", Term: 1,
 		Voters: []string{"n1", "n2", "n3"}}}
 }
 

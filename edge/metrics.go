@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -120,7 +121,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	st := s.cluster.Status()
 	for _, name := range raftStates {
-		ch <- prometheus.MustNewConstMetric(descRaftState, prometheus.GaugeValue, boolFloat(st.State == name), name)
+		// The node names its states in lower case ("leader"); the label
+		// values keep hashicorp/raft's spelling.
+		ch <- prometheus.MustNewConstMetric(descRaftState, prometheus.GaugeValue, boolFloat(strings.EqualFold(st.State, name)), name)
 	}
 	stale := st.Stale
 	if s.dp.Stale != nil {
