@@ -29,6 +29,9 @@ type Node struct {
 	gossip *gossip
 	batch  *batcher
 	ovl    *Overlay
+	// decisions is the scheduler's decision log, kept across leaderships
+	// so that a node that leads again still shows its history.
+	decisions *decisionLog
 
 	// readyTerm is the term in which this node, as leader, finished its
 	// barrier: consistent reads are served only when it equals the term.
@@ -51,11 +54,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg:    cfg,
-		log:    cfg.Logger.With("node", cfg.ID),
-		fsm:    fsm.New(),
-		events: make(chan struct{}, 1),
-		stop:   make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Logger.With("node", cfg.ID),
+		fsm:       fsm.New(),
+		events:    make(chan struct{}, 1),
+		decisions: newDecisionLog(cfg.Scheduler.withDefaults().DecisionsKept),
+		stop:      make(chan struct{}),
 	}
 	n.rfsm = newRaftFSM(n.fsm)
 	logw := &slogWriter{l: n.log}

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"sync"
 
 	"github.com/drover-io/drover/fsm"
 	"github.com/hashicorp/raft"
@@ -59,15 +58,5 @@ func (h nodeHost) verifyLeader(ctx context.Context, term uint64) error {
 	return h.leading(term)
 }
 
-// decisionLogs holds each node's decision log (kept across leaderships so
-// a node that leads again still shows its history), keyed by *Node.
-var decisionLogs sync.Map
-
-// decisionLog returns the node's decision log, creating it.
-func (n *Node) decisionLog() *decisionLog {
-	if d, ok := decisionLogs.Load(n); ok {
-		return d.(*decisionLog)
-	}
-	d, _ := decisionLogs.LoadOrStore(n, newDecisionLog(n.cfg.Scheduler.withDefaults().DecisionsKept))
-	return d.(*decisionLog)
-}
+// decisionLog returns the node's decision log.
+func (n *Node) decisionLog() *decisionLog { return n.decisions }
