@@ -34,6 +34,14 @@ func openStores(dir string, logw io.Writer) (*stores, error) {
 	if err := checkBoltFile(path); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptData, path, err)
 	}
+	snaps, err := raft.NewFileSnapshotStore(dir, 2, logw)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: snapshot store: %w", err)
+	}
+	snapIndex, err := checkSnapshots(snaps)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptData, filepath.Join(dir, "snapshots"), err)
+	}
 	bolt, err := raftboltdb.New(raftboltdb.Options{
 		Path:        path,
 		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second},
@@ -41,25 +49,21 @@ func openStores(dir string, logw io.Writer) (*stores, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s: %v", ErrCorruptData, path, err)
 	}
-	if err := checkLog(bolt); err != nil {
+	if err := checkLog(bolt, snapIndex); err != nil {
 		bolt.Close()
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptData, path, err)
-	}
-	snaps, err := raft.NewFileSnapshotStore(dir, 2, logw)
-	if err != nil {
-		bolt.Close()
-		return nil, fmt.Errorf("cluster: snapshot store: %w", err)
-	}
-	if err := checkSnapshots(snaps); err != nil {
-		bolt.Close()
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptData, filepath.Join(dir, "snapshots"), err)
 	}
 	return &stores{bolt: bolt, log: &watchedLogStore{LogStore: bolt}, snaps: snaps}, nil
 }
 
 // checkLog reads the first and last entries of the log and decodes every
-// command entry between them, so a damaged log refuses to start.
-func checkLog(s *raftboltdb.BoltStore) error {
+// command entry between them, so a damaged log refuses to start. Entries
+// at or below snapIndex (the newest snapshot's index) may be missing:
+// raft restores that snapshot and replays only what follows it, and a
+// restore (raft.Restore, or a snapshot installed from the leader) leaves
+// exactly such a gap in a log store that is not monotonic, like bolt's.
+// Every entry after snapIndex must be there.
+func checkLog(s raft.LogStore, snapIndex uint64) error {
 	first, err := s.FirstIndex()
 	if err != nil {
 		return err
@@ -74,7 +78,10 @@ func checkLog(s *raftboltdb.BoltStore) error {
 	for i := first; i <= last; i++ {
 		var l raft.Log
 		if err := s.GetLog(i, &l); err != nil {
-			return fmt.Errorf("log entry %d (of %d..%d): %w", i, first, last, err)
+			if errors.Is(err, raft.ErrLogNotFound) && i <= snapIndex {
+				continue
+			}
+			return fmt.Errorf("log entry %d (of %d..%d, newest snapshot at %d): %w", i, first, last, snapIndex, err)
 		}
 		if l.Type != raft.LogCommand {
 			continue
@@ -87,24 +94,25 @@ func checkLog(s *raftboltdb.BoltStore) error {
 }
 
 // checkSnapshots opens the newest snapshot and fully decodes it (the file
-// store verifies its CRC, fsm.Restore verifies structure and checksum).
-func checkSnapshots(s *raft.FileSnapshotStore) error {
+// store verifies its CRC, fsm.Restore verifies structure and checksum); it
+// returns the snapshot's index (0: none).
+func checkSnapshots(s *raft.FileSnapshotStore) (uint64, error) {
 	metas, err := s.List()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if len(metas) == 0 {
-		return nil
+		return 0, nil
 	}
 	meta, rc, err := s.Open(metas[0].ID)
 	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", metas[0].ID, err)
+		return 0, fmt.Errorf("snapshot %s: %w", metas[0].ID, err)
 	}
 	defer rc.Close()
 	if err := fsm.New().Restore(io.LimitReader(rc, meta.Size)); err != nil {
-		return fmt.Errorf("snapshot %s: %w", meta.ID, err)
+		return 0, fmt.Errorf("snapshot %s: %w", meta.ID, err)
 	}
-	return nil
+	return meta.Index, nil
 }
 
 func (s *stores) close() error {

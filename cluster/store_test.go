@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-io/drover/fsm"
 	"github.com/hashicorp/raft"
 )
 
@@ -72,6 +73,44 @@ func TestCheckBoltMetaRejectsGarbage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := checkBoltMeta(bytes.NewReader(tt.data), int64(len(tt.data))); err == nil {
 				t.Fatalf("checkBoltMeta(%s) = nil, want an error", tt.name)
+			}
+		})
+	}
+}
+
+// checkLog accepts a gap covered by the newest snapshot (what a restore
+// leaves) and refuses one after it, or an entry that does not decode.
+func TestCheckLogGaps(t *testing.T) {
+	good := fsm.EncodeBatch(nil)
+	tests := []struct {
+		name      string
+		present   []uint64
+		bad       uint64 // an entry with undecodable data
+		snapIndex uint64
+		ok        bool
+	}{
+		{"contiguous", []uint64{1, 2, 3, 4}, 0, 0, true},
+		{"gap covered by the snapshot", []uint64{1, 2, 3, 4, 5, 6, 8}, 0, 7, true},
+		{"gap below the snapshot", []uint64{1, 2, 5, 6, 9, 10}, 0, 8, true},
+		{"gap without a snapshot", []uint64{1, 2, 3, 4, 5, 6, 8}, 0, 0, false},
+		{"gap after the snapshot", []uint64{1, 2, 3, 5, 6, 8}, 0, 6, false},
+		{"bad entry below the snapshot", []uint64{1, 2, 3, 5}, 2, 4, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := raft.NewInmemStore()
+			for _, i := range tt.present {
+				data := good
+				if i == tt.bad {
+					data = []byte("not a batch")
+				}
+				if err := s.StoreLog(&raft.Log{Index: i, Term: 1, Type: raft.LogCommand, Data: data}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := checkLog(s, tt.snapIndex)
+			if (err == nil) != tt.ok {
+				t.Fatalf("checkLog = %v, want ok=%v", err, tt.ok)
 			}
 		})
 	}
