@@ -91,7 +91,7 @@ func (d *dataPlane) waitReady(t *testing.T, want int) {
 			if code != http.StatusOK {
 				return fmt.Sprintf("%s: %d %s", n.ID, code, b)
 			}
-			if got := strings.Count(string(b), `"status":"ready"`); got != want {
+			if got := strings.Count(string(b), `"status":"Ready"`); got != want {
 				return fmt.Sprintf("%s sees %d ready: %s", n.ID, got, b)
 			}
 		}

@@ -16,13 +16,13 @@ type endpointCreated struct {
 }
 
 type endpointAnswer struct {
-	Success bool          `json:"success"`
-	Result  *fsm.Endpoint `json:"result"`
+	Success bool         `json:"success"`
+	Result  vastEndpoint `json:"result"`
 }
 
 type endpointList struct {
-	Success bool            `json:"success"`
-	Results []*fsm.Endpoint `json:"results"`
+	Success bool           `json:"success"`
+	Results []vastEndpoint `json:"results"`
 }
 
 // createEndpoint: spec defaults, the given fields, a new api_key and
@@ -76,9 +76,9 @@ func (s *Server) listEndpoints(ctx *fasthttp.RequestCtx) {
 	if v == nil {
 		return
 	}
-	list := v.SortedEndpoints()
-	if list == nil {
-		list = []*fsm.Endpoint{}
+	list := []vastEndpoint{}
+	for _, e := range v.SortedEndpoints() {
+		list = append(list, toVastEndpoint(e))
 	}
 	writeJSON(ctx, fasthttp.StatusOK, endpointList{Success: true, Results: list})
 }
@@ -93,7 +93,7 @@ func (s *Server) getEndpoint(ctx *fasthttp.RequestCtx, id uint64) {
 		noSuchEndpoint(ctx, id)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, endpointAnswer{Success: true, Result: e})
+	writeJSON(ctx, fasthttp.StatusOK, endpointAnswer{Success: true, Result: toVastEndpoint(e)})
 }
 
 func noSuchEndpoint(ctx *fasthttp.RequestCtx, id uint64) {

@@ -16,6 +16,7 @@ type metrics struct {
 	reg     *prometheus.Registry
 	routes  [numOutcomes]prometheus.Counter
 	latency prometheus.Histogram
+	skipped *prometheus.CounterVec // worker_status / delete_requests entries left out, by reason
 }
 
 func newMetrics(s *Server) *metrics {
@@ -32,7 +33,11 @@ func newMetrics(s *Server) *metrics {
 		Help:    "Time to answer /route/ in the handler.",
 		Buckets: prometheus.ExponentialBuckets(5e-6, 2.5, 12),
 	})
-	m.reg.MustRegister(routes, m.latency, &stateCollector{s: s})
+	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "drover_worker_input_skipped_total",
+		Help: "Entries of authenticated /worker_status/ and /delete_requests/ bodies skipped (bad request_idx, bad entry, too many entries) or cut (error_msg_truncated), by call and reason.",
+	}, []string{"call", "reason"})
+	m.reg.MustRegister(routes, m.latency, m.skipped, &stateCollector{s: s})
 	return m
 }
 

@@ -128,7 +128,7 @@ func (s *Server) handleGroupWorkers(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) appendWorkerInfo(out []workerInfo, ws []*fsm.Worker) []workerInfo {
 	for _, w := range ws {
-		wi := workerInfo{ID: w.ID, Status: w.State, Perf: w.MaxPerf, MeasuredPerf: w.MaxPerf,
+		wi := workerInfo{ID: w.ID, Status: vastState(w.State), Perf: w.MaxPerf, MeasuredPerf: w.MaxPerf,
 			DLPerf: w.MaxPerf, StartedAt: w.RegisteredAt}
 		if w.State == fsm.WorkerReady {
 			wi.Reliability = 1
@@ -147,6 +147,16 @@ func (s *Server) appendWorkerInfo(out []workerInfo, ws []*fsm.Worker) []workerIn
 		out = append(out, wi)
 	}
 	return out
+}
+
+// vastState is a worker state in Vast's case (ready → Ready), for the
+// Vast-facing monitoring answers only; drover's own /v1/workers keeps the
+// lower-case states.
+func vastState(st string) string {
+	if st == "" || st[0] < 'a' || st[0] > 'z' {
+		return st
+	}
+	return string(st[0]-'a'+'A') + st[1:]
 }
 
 // handleEndpointStats answers an endpoint's totals (by id or name).

@@ -29,6 +29,11 @@ func TestMonitoringWorkers(t *testing.T) {
 		{"group", "/get_workergroup_workers/", "", `{"id":` + itoa(e.grpA) + `,` + admin + `}`, []uint64{11}},
 		{"autogroup alias", "/get_autogroup_workers/", "", `{"id":` + itoa(e.grpB) + `,` + admin + `}`, []uint64{12}},
 	}
+	// drover's own /v1/workers keeps its lower-case states.
+	if status, raw := e.do(t, "GET", "/v1/workers?stale=true", "Bearer "+testToken, ""); status != 200 ||
+		!strings.Contains(string(raw), `"state":"ready"`) || strings.Contains(string(raw), `"Ready"`) {
+		t.Fatalf("/v1/workers = %d %s, want lower-case states", status, raw)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, raw := e.do(t, "POST", tt.path, tt.auth, tt.body)
@@ -42,7 +47,7 @@ func TestMonitoringWorkers(t *testing.T) {
 					t.Fatalf("worker keys = %v, want %v", got, workerInfoKeys)
 				}
 				ids = append(ids, num(t, w, "id"))
-				if w["id"] == 11.0 && (w["cur_load"] != 50.0 || w["measured_perf"] != 120.0 || w["reqs_working"] != 2.0 || w["status"] != "ready") {
+				if w["id"] == 11.0 && (w["cur_load"] != 50.0 || w["measured_perf"] != 120.0 || w["reqs_working"] != 2.0 || w["status"] != "Ready") {
 					t.Fatalf("worker 11 = %v", w)
 				}
 			}

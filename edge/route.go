@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
-	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -211,7 +210,7 @@ func (s *Server) writeReady(ctx *fasthttp.RequestCtx, sg *signer, er *endpointRo
 	b = append(b, `,"url":`...)
 	b = append(b, w.urlJSON...)
 	b = append(b, `,"cost":`...)
-	b = appendCost(b, cost)
+	b = appendFloat(b, cost)
 	b = append(b, `,"reqnum":`...)
 	b = strconv.AppendUint(b, reqnum, 10)
 	b = append(b, `,"signature":"`...)
@@ -237,7 +236,7 @@ func (s *Server) writeNotReady(ctx *fasthttp.RequestCtx, er *endpointRoute, cost
 	b := append((*bp)[:0], `{"endpoint":`...)
 	b = append(b, er.nameJSON...)
 	b = append(b, `,"cost":`...)
-	b = appendCost(b, cost)
+	b = appendFloat(b, cost)
 	b = append(b, `,"reqnum":0,"signature":"","request_idx":`...)
 	b = strconv.AppendUint(b, idx, 10)
 	b = append(b, `,"__request_id":"","status":`...)
@@ -246,15 +245,6 @@ func (s *Server) writeNotReady(ctx *fasthttp.RequestCtx, er *endpointRoute, cost
 	writeRaw(ctx, fasthttp.StatusOK, b)
 	*bp = b
 	bufPool.Put(bp)
-}
-
-// appendCost writes an integral cost as a JSON integer (Vast's client sends
-// 100), any other as the shortest float.
-func appendCost(b []byte, cost float64) []byte {
-	if cost == math.Trunc(cost) && cost < 1<<53 {
-		return strconv.AppendInt(b, int64(cost), 10)
-	}
-	return strconv.AppendFloat(b, cost, 'g', -1, 64)
 }
 
 // signature is the worker URL's signature under sg, cached on the worker.

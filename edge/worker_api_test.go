@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/drover-io/drover/fsm"
 	"github.com/drover-io/drover/worker/token"
@@ -90,7 +92,7 @@ func TestWorkerStatusBadInput(t *testing.T) {
 		{"absurd perf", `{"id":11,` + tok + `,"max_perf":1e15}`, 400},
 		{"negative count", `{"id":11,` + tok + `,"num_requests_working":-2}`, 400},
 		{"fractional count", `{"id":11,` + tok + `,"num_requests_recieved":1.5}`, 400},
-		{"bad idxs", `{"id":11,` + tok + `,"working_request_idxs":[-1]}`, 400},
+		{"disk use past the bound", `{"id":11,` + tok + `,"additional_disk_usage":-2e9}`, 400},
 		{"idxs not a list", `{"id":11,` + tok + `,"working_request_idxs":5}`, 400},
 		{"url scheme", `{"id":11,` + tok + `,"url":"ftp://x"}`, 400},
 		{"mtoken number", `{"id":11,"mtoken":5}`, 400},
@@ -149,9 +151,8 @@ func TestDeleteRequests(t *testing.T) {
 	}{
 		{"malformed", `{"worker_id":11,`, 400},
 		{"no worker id", `{"mtoken":"` + testMToken + `","request_idxs":[4]}`, 400},
-		{"negative idx", `{` + tok + `,"request_idxs":[-4]}`, 400},
-		{"idx string", `{` + tok + `,"requests":[{"request_idx":"x","status":"Success"}]}`, 400},
 		{"requests not a list", `{` + tok + `,"requests":4}`, 400},
+		{"request_idxs not a list", `{` + tok + `,"request_idxs":{}}`, 400},
 		{"wrong mtoken", `{"worker_id":11,"mtoken":"nope","request_idxs":[4,6]}`, 401},
 		{"no mtoken", `{"worker_id":11,"request_idxs":[4,6]}`, 401},
 		{"unknown worker", `{"worker_id":99,"mtoken":"` + testMToken + `","request_idxs":[4,6]}`, 401},
@@ -195,5 +196,97 @@ func TestWorkerStatusUnknownTokenRateLimit(t *testing.T) {
 	// A token the replica knows is never limited.
 	if status, _ := e.do(t, "POST", "/worker_status/", "", `{"id":500,"mtoken":"`+testMToken+`"}`); status != 200 {
 		t.Fatalf("known token while limited = %d, want 200", status)
+	}
+}
+
+// The PyWorker sends additional_disk_usage as disk use now minus at its
+// last report: negative whenever disk use shrank. That exact report is
+// accepted; bad working_request_idxs entries are skipped, not fatal.
+func TestWorkerStatusNegativeDiskUseAndBadIdxs(t *testing.T) {
+	e := newDPEnv(t, DataPlane{})
+	e.addWorker(t, 11, e.grpA, fsm.WorkerReady, 100)
+	shrunk := strings.Replace(pyWorkerReport, `"additional_disk_usage":0.0`, `"additional_disk_usage":-0.0390625`, 1)
+	if status, raw := e.do(t, "POST", "/worker_status/", "", shrunk); status != 200 {
+		t.Fatalf("PyWorker report with negative disk use = %d %s, want 200", status, raw)
+	}
+	if r := e.ov.reports[0]; r.AdditionalDiskUsage != -0.0390625 {
+		t.Fatalf("additional_disk_usage = %v, want -0.0390625", r.AdditionalDiskUsage)
+	}
+	tok := `"id":11,"mtoken":"` + testMToken + `"`
+	body := `{` + tok + `,"working_request_idxs":[5,-1,"7",1e30,null,{},8,9223372036854775808]}`
+	if status, raw := e.do(t, "POST", "/worker_status/", "", body); status != 200 {
+		t.Fatalf("report with bad working_request_idxs = %d %s, want 200", status, raw)
+	}
+	if r := e.ov.reports[1]; !slices.Equal(r.WorkingRequestIdxs, []uint64{5, 8}) {
+		t.Fatalf("working_request_idxs = %v, want [5 8]", r.WorkingRequestIdxs)
+	}
+	long := strings.Repeat("é", maxErrorBytes) // 2 bytes each: twice the bound
+	if status, raw := e.do(t, "POST", "/worker_status/", "", `{`+tok+`,"error_msg":"`+long+`"}`); status != 200 {
+		t.Fatalf("report with a long error_msg = %d %s, want 200", status, raw)
+	}
+	if r := e.ov.reports[2]; len(r.ErrorMsg) != maxErrorBytes || !utf8.ValidString(r.ErrorMsg) {
+		t.Fatalf("error_msg kept %d bytes (valid UTF-8: %v), want %d", len(r.ErrorMsg), utf8.ValidString(r.ErrorMsg), maxErrorBytes)
+	}
+	wantMetric(t, e, `drover_worker_input_skipped_total{call="worker_status",reason="bad_request_idx"} 6`)
+	wantMetric(t, e, `drover_worker_input_skipped_total{call="worker_status",reason="error_msg_truncated"} 1`)
+}
+
+// Entries with indexes from unauthenticated callers (Rejected 401s) or
+// otherwise bad are skipped and counted; the rest of the batch applies and
+// the answer is 200, so one bad entry never stops a worker's deletes.
+func TestDeleteRequestsSkipsBadEntries(t *testing.T) {
+	e := newDPEnv(t, DataPlane{})
+	e.addWorker(t, 11, e.grpA, fsm.WorkerReady, 100)
+	for idx := uint64(1); idx <= 4; idx++ {
+		e.ov.Enqueue(fsm.QueueEntry{EndpointID: e.epID, RequestIdx: idx, Enqueued: int64(idx)})
+	}
+	body := `{"worker_id":11,"mtoken":"` + testMToken + `","requests":[` +
+		`{"request_idx":-1,"success":false,"status":"Rejected","entered_queue_at":1.5,"work_started_at":1.5,"work_completed_at":1.5},` +
+		`{"request_idx":"abc","success":false,"status":"Rejected"},` +
+		`{"request_idx":1,"success":true,"status":"Success","entered_queue_at":1.5,"work_started_at":2,"work_completed_at":3.25},` +
+		`{"request_idx":"2","success":true,"status":"Cancelled"},` +
+		`{"request_idx":1e30,"success":true,"status":"Cancelled"},` +
+		`{"request_idx":18446744073709551616,"success":false,"status":"Rejected"},` +
+		`{"success":true,"status":"Cancelled"},` +
+		`{"request_idx":3,"success":true,"status":"Cancelled","work_started_at":"later"},` +
+		`{"request_idx":4,"success":"yes","status":"Success"},` +
+		`7,` +
+		`{"request_idx":2.5,"success":false,"status":"Error"}]}`
+	status, m := e.doJSON(t, "POST", "/delete_requests/", "", body)
+	if status != 200 || m["success"] != true || m["skipped"] != 9.0 {
+		t.Fatalf("delete_requests with bad entries = %d %v, want 200 success, 9 skipped", status, m)
+	}
+	if got := queuedIdxs(e); !slices.Equal(got, []uint64{2, 4}) {
+		t.Fatalf("queue after delete_requests = %v, want [2 4] (1 and 3 closed, the bad entries skipped)", got)
+	}
+	old := `{"worker_id":11,"mtoken":"` + testMToken + `","request_idxs":[2,-1,"x"],"success":true}`
+	if status, m := e.doJSON(t, "POST", "/delete_requests/", "", old); status != 200 || m["skipped"] != 2.0 {
+		t.Fatalf("old form with bad entries = %d %v, want 200, 2 skipped", status, m)
+	}
+	if got := queuedIdxs(e); !slices.Equal(got, []uint64{4}) {
+		t.Fatalf("queue after the old form = %v, want [4]", got)
+	}
+	wantMetric(t, e, `drover_worker_input_skipped_total{call="delete_requests",reason="bad_request_idx"} 9`)
+	wantMetric(t, e, `drover_worker_input_skipped_total{call="delete_requests",reason="bad_entry"} 2`)
+	// Entries past the list bound are skipped too.
+	var sb strings.Builder
+	for i := range maxListEntries + 5 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`{"request_idx":1000,"success":true,"status":"Success"}`)
+	}
+	long := `{"worker_id":11,"mtoken":"` + testMToken + `","requests":[` + sb.String() + `]}`
+	if status, m := e.doJSON(t, "POST", "/delete_requests/", "", long); status != 200 || m["skipped"] != 5.0 {
+		t.Fatalf("delete_requests past the list bound = %d %v, want 200, 5 skipped", status, m)
+	}
+}
+
+// wantMetric fails unless GET /metrics has the line.
+func wantMetric(t *testing.T, e *dpEnv, line string) {
+	t.Helper()
+	_, raw := e.do(t, "GET", "/metrics", "", "")
+	if !strings.Contains(string(raw), line+"\n") {
+		t.Fatalf("/metrics lacks %q", line)
 	}
 }

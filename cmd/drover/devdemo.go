@@ -110,7 +110,7 @@ func waitDemoReady(ctx context.Context, nodes []*devNode, token string, n int) e
 				if json.NewDecoder(resp.Body).Decode(&ws) == nil {
 					c := 0
 					for _, w := range ws {
-						if w.Status == "ready" {
+						if strings.EqualFold(w.Status, "ready") {
 							c++
 						}
 					}
