@@ -31,6 +31,7 @@ var endpointFields = map[string]fieldKind{
 	"max_workers":        kindInt,
 	"max_queue_time":     kindFloat,
 	"target_queue_time":  kindFloat,
+	"slo_target":         kindFloat,
 	"inactivity_timeout": kindFloat,
 	"endpoint_state":     kindString,
 }

@@ -433,6 +433,10 @@ func TestValidate(t *testing.T) {
 		{"inactivity infinite", func(e *Endpoint, _ *Group) { e.InactivityTimeout = f64(inf) }, false},
 		{"min_load infinite", func(e *Endpoint, _ *Group) { e.MinLoad = inf }, false},
 		{"target_queue_time -1", func(e *Endpoint, _ *Group) { e.TargetQueueTime = -1 }, false},
+		{"slo_target 0 (default)", func(e *Endpoint, _ *Group) { e.SLOTarget = 0 }, true},
+		{"slo_target 0.99", func(e *Endpoint, _ *Group) { e.SLOTarget = 0.99 }, true},
+		{"slo_target 1", func(e *Endpoint, _ *Group) { e.SLOTarget = 1 }, false},
+		{"slo_target NaN", func(e *Endpoint, _ *Group) { e.SLOTarget = math.NaN() }, false},
 		{"name 255", func(e *Endpoint, _ *Group) { e.Name = string(bytes.Repeat([]byte("a"), 255)) }, true},
 		{"name 256", func(e *Endpoint, _ *Group) { e.Name = string(bytes.Repeat([]byte("a"), 256)) }, false},
 		{"name empty", func(e *Endpoint, _ *Group) { e.Name = "" }, false},
@@ -457,7 +461,7 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	want := Endpoint{TargetUtil: 0.9, ColdMult: 2.5, ColdWorkers: 5, MaxWorkers: 20, MaxQueueTime: 30, TargetQueueTime: 10, State: EndpointActive}
+	want := Endpoint{TargetUtil: 0.9, ColdMult: 2.5, ColdWorkers: 5, MaxWorkers: 20, MaxQueueTime: 30, TargetQueueTime: 10, SLOTarget: 0.95, State: EndpointActive}
 	if d := EndpointDefaults(); d != want {
 		t.Errorf("EndpointDefaults() = %+v", d)
 	}

@@ -27,17 +27,21 @@ const (
 // meaningful (0 is a valid min_load), so defaults are filled in by
 // EndpointDefaults before a create, never by Apply.
 type Endpoint struct {
-	ID                uint64   `json:"id"`
-	UserID            uint64   `json:"user_id"`
-	Name              string   `json:"endpoint_name"`
-	MinLoad           float64  `json:"min_load"`
-	MinColdLoad       float64  `json:"min_cold_load"`
-	TargetUtil        float64  `json:"target_util"`
-	ColdMult          float64  `json:"cold_mult"`
-	ColdWorkers       int64    `json:"cold_workers"`
-	MaxWorkers        int64    `json:"max_workers"`
-	MaxQueueTime      float64  `json:"max_queue_time"`
-	TargetQueueTime   float64  `json:"target_queue_time"`
+	ID              uint64  `json:"id"`
+	UserID          uint64  `json:"user_id"`
+	Name            string  `json:"endpoint_name"`
+	MinLoad         float64 `json:"min_load"`
+	MinColdLoad     float64 `json:"min_cold_load"`
+	TargetUtil      float64 `json:"target_util"`
+	ColdMult        float64 `json:"cold_mult"`
+	ColdWorkers     int64   `json:"cold_workers"`
+	MaxWorkers      int64   `json:"max_workers"`
+	MaxQueueTime    float64 `json:"max_queue_time"`
+	TargetQueueTime float64 `json:"target_queue_time"`
+	// SLOTarget is drover's cost/SLO knob: the share of requests that should
+	// wait no more than target_queue_time. 0 (records from before the
+	// field): the default, 0.95.
+	SLOTarget         float64  `json:"slo_target"`
 	InactivityTimeout *float64 `json:"inactivity_timeout"` // nil: unset; < 0: never scale to zero
 	State             string   `json:"endpoint_state"`
 	APIKey            string   `json:"api_key"`    // issued by the proposer, read-only

@@ -14,9 +14,14 @@ const (
 	maxKeyLen      = 255 // intent keys and server ids
 )
 
+// DefaultSLOTarget is slo_target's default: 95 % of requests within
+// target_queue_time.
+const DefaultSLOTarget = 0.95
+
 // EndpointDefaults returns an endpoint with the spec's defaults (Vast's CLI
 // defaults): target_util 0.9, cold_mult 2.5, cold_workers 5, max_workers 20,
-// max_queue_time 30 s, target_queue_time 10 s, state active; everything else
+// max_queue_time 30 s, target_queue_time 10 s, slo_target 0.95 (drover's
+// own knob, not Vast's), state active; everything else
 // zero. Proposers start from it before applying the request's fields.
 func EndpointDefaults() Endpoint {
 	return Endpoint{
@@ -26,6 +31,7 @@ func EndpointDefaults() Endpoint {
 		MaxWorkers:      20,
 		MaxQueueTime:    30,
 		TargetQueueTime: 10,
+		SLOTarget:       DefaultSLOTarget,
 		State:           EndpointActive,
 	}
 }
@@ -61,6 +67,9 @@ func (e *Endpoint) Validate() error {
 	}
 	if !(e.TargetUtil > 0 && e.TargetUtil <= 1) {
 		return invalid(fmt.Sprintf("target_util must be in (0, 1], got %v", e.TargetUtil))
+	}
+	if !(e.SLOTarget >= 0 && e.SLOTarget < 1) {
+		return invalid(fmt.Sprintf("slo_target must be in [0, 1) (0: the default %v), got %v", DefaultSLOTarget, e.SLOTarget))
 	}
 	if e.InactivityTimeout != nil {
 		if err := finite("inactivity_timeout", *e.InactivityTimeout); err != nil {

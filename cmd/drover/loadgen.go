@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,13 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/drover-io/drover/client"
+	"github.com/drover-io/drover/scheduler/sim"
 )
 
 // Environment variables loadgen reads when the flag is not given.
@@ -28,10 +26,6 @@ const (
 	endpointEnv = "DROVER_ENDPOINT"
 	apiKeyEnv   = "DROVER_API_KEY"
 )
-
-// traceLayout is the shared traces' timestamp; the 7-digit fraction after
-// the seconds is accepted by time.Parse without being in the layout.
-const traceLayout = "2006-01-02 15:04:05"
 
 // loadgenConfig is the parsed command line of `drover loadgen`.
 type loadgenConfig struct {
@@ -110,7 +104,7 @@ func parseLoadgenArgs(args []string, stderr io.Writer) (loadgenConfig, error) {
 	fs.DurationVar(&cfg.duration, "duration", 0, "how long arrivals go on (rate mode: required; trace mode: 0 = the whole trace)")
 	fs.StringVar(&cfg.arrivals, "arrivals", "poisson", "rate mode inter-arrival times: poisson or constant")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "random seed of the poisson arrivals")
-	fs.StringVar(&cfg.trace, "trace", "", "trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens) to replay instead of --rate")
+	fs.StringVar(&cfg.trace, "trace", "", "trace to replay instead of --rate: a built-in name ("+strings.Join(sim.TraceNames(), ", ")+") or a `FILE` (Azure CSV or Mooncake JSONL)")
 	fs.Float64Var(&cfg.speedup, "speedup", 1, "trace mode: replay this many times faster")
 	fs.IntVar(&cfg.limit, "limit", 0, "trace mode: at most this many requests (0 = no limit)")
 	fs.Float64Var(&cfg.cost, "cost", 0, "fixed cost of every request (0 = prompt tokens + 10 × generated tokens)")
@@ -168,7 +162,7 @@ func (cfg loadgenConfig) schedule() ([]arrival, error) {
 		rng := rand.New(rand.NewPCG(cfg.seed, 0x64726f766572))
 		return rateSchedule(cfg.rate, cfg.duration, cfg.arrivals == "poisson", cfg.promptTokens, cfg.maxTokens, rng), nil
 	}
-	f, err := os.Open(cfg.trace)
+	f, err := sim.OpenTrace(cfg.trace)
 	if err != nil {
 		return nil, err
 	}
@@ -199,45 +193,17 @@ func rateSchedule(rate float64, d time.Duration, poisson bool, prompt, gen int, 
 	}
 }
 
-// readTrace parses the shared trace CSV: an optional header, CRLF or LF line
-// ends, "YYYY-MM-DD HH:MM:SS.fffffff" timestamps. Arrival times are offsets
-// from the first row, in time order.
+// readTrace parses a trace in either of the formats sim.ReadRows knows
+// (the Azure CSV, the Mooncake JSONL with millisecond timestamps). Arrival
+// times are offsets from the first arrival, in time order.
 func readTrace(r io.Reader) ([]arrival, error) {
-	sc := bufio.NewScanner(r)
-	var out []arrival
-	var first time.Time
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || (line == 1 && strings.HasPrefix(strings.ToUpper(text), "TIMESTAMP")) {
-			continue
-		}
-		f := strings.Split(text, ",")
-		if len(f) != 3 {
-			return nil, fmt.Errorf("line %d: %d fields, want 3", line, len(f))
-		}
-		ts, err := time.Parse(traceLayout, strings.TrimSpace(f[0]))
-		if err != nil {
-			return nil, fmt.Errorf("line %d: timestamp: %w", line, err)
-		}
-		prompt, err1 := strconv.Atoi(strings.TrimSpace(f[1]))
-		gen, err2 := strconv.Atoi(strings.TrimSpace(f[2]))
-		if err := errors.Join(err1, err2); err != nil || prompt < 0 || gen < 0 {
-			return nil, fmt.Errorf("line %d: token counts %q, %q: want integers ≥ 0", line, f[1], f[2])
-		}
-		if len(out) == 0 {
-			first = ts
-		}
-		out = append(out, arrival{at: ts.Sub(first), prompt: prompt, gen: gen})
-	}
-	if err := sc.Err(); err != nil {
+	rows, err := sim.ReadRows(r)
+	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].at < out[j].at })
-	if len(out) > 0 && out[0].at < 0 { // rows out of order: offsets from the earliest
-		base := out[0].at
-		for i := range out {
-			out[i].at -= base
-		}
+	out := make([]arrival, len(rows))
+	for i, row := range rows {
+		out[i] = arrival{at: row.At, prompt: row.Prompt, gen: row.Output}
 	}
 	return out, nil
 }

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/drover-io/drover/scheduler/sim"
 )
 
 func TestReadTrace(t *testing.T) {
@@ -33,7 +35,11 @@ func TestReadTrace(t *testing.T) {
 		{"out of order rows are sorted",
 			"2023-11-16 18:17:05.0000000,1,1\n2023-11-16 18:17:03.5000000,2,2\n",
 			[]arrival{{0, 2, 2}, {1500 * time.Millisecond, 1, 1}}, ""},
-		{"empty", "TIMESTAMP,ContextTokens,GeneratedTokens\r\n", nil, ""},
+		{"mooncake JSONL, ms timestamps, extra fields ignored",
+			"{\"timestamp\": 0, \"input_length\": 40160, \"output_length\": 6, \"hash_ids\": [0, 1]}\n{\"timestamp\": 1500, \"input_length\": 7, \"output_length\": 8, \"hash_ids\": []}\n",
+			[]arrival{{0, 40160, 6}, {1500 * time.Millisecond, 7, 8}}, ""},
+		{"JSONL missing a field", "{\"timestamp\": 0, \"input_length\": 4}\n", nil, "line 1: want timestamp"},
+		{"empty", "TIMESTAMP,ContextTokens,GeneratedTokens\r\n", nil, "no requests"},
 		{"two fields", "2023-11-16 18:17:03.9799600,4808\r\n", nil, "line 1: 2 fields"},
 		{"bad timestamp", "TIMESTAMP,a,b\r\n2023-11-16T18:17:03,1,2\r\n", nil, "line 2: timestamp"},
 		{"negative tokens", "2023-11-16 18:17:03.9799600,-1,2\n", nil, "line 1: token counts"},
@@ -54,13 +60,13 @@ func TestReadTrace(t *testing.T) {
 	}
 }
 
-// TestReadSharedTrace parses the shared Azure trace and checks the figures
-// its README gives.
-func TestReadSharedTrace(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "traces", "azure-llm-2023-code.csv")
-	f, err := os.Open(path)
+// TestReadBuiltinTraces parses the built-in traces and checks the figures
+// their README (scheduler/sim/testdata) gives.
+func TestReadBuiltinTraces(t *testing.T) {
+	path := "azure-code"
+	f, err := sim.OpenTrace(path)
 	if err != nil {
-		t.Skipf("shared trace not here: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	arr, err := readTrace(f)
@@ -71,6 +77,14 @@ func TestReadSharedTrace(t *testing.T) {
 	if len(arr) != 8819 || arr[len(arr)-1].at != span || arr[0].prompt != 4808 || arr[0].gen != 10 {
 		t.Errorf("readTrace(%s) = %d rows spanning %v, first %+v; want 8819 rows, %v, {0 4808 10}",
 			path, len(arr), arr[len(arr)-1].at, arr[0], span)
+	}
+	m, err := sim.OpenTrace("mooncake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if arr, err = readTrace(m); err != nil || len(arr) != 3993 || arr[0].prompt != 40160 {
+		t.Errorf("readTrace(mooncake) = %d rows, first %+v, %v; want 3993 rows, first prompt 40160", len(arr), arr[0], err)
 	}
 }
 

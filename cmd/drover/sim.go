@@ -13,15 +13,21 @@ import (
 	"github.com/drover-io/drover/scheduler/sim"
 )
 
-const simUsage = `usage: drover sim (--trace FILE | --pattern NAME) [flags]
+const simUsage = `usage: drover sim [--trace NAME|FILE | --pattern NAME | --workload NAME | --corpus] [--sweep] [flags]
 
-Replays a trace or a synthetic pattern through the scheduler policies in
-virtual time against the simulated fleet, and scores each policy.
+Replays a trace, a synthetic pattern or a generated workload (default: the
+built-in azure-code trace) through the scheduler policies in virtual time
+against the simulated fleet, and scores each policy. --corpus runs every
+policy on every cell of the workload corpus (progress on stderr) and prints
+one table and each policy's worst cell; --sweep runs each policy's knob over
+its range instead and draws the cost/SLO frontiers (--svg).
 `
 
 // simFlags are `drover sim`'s flags.
 type simFlags struct {
-	trace, pattern, policies, plot string
+	trace, pattern, workload      string
+	policies, plot, cells, svg    string
+	corpus, short, sweep          bool
 	seed                           uint64
 	speedup, rateScale, genWeight  float64
 	duration, baseRate, meanLoad   float64
@@ -32,8 +38,14 @@ type simFlags struct {
 func newSimFlags(fs *flag.FlagSet) *simFlags {
 	f := &simFlags{}
 	d := sim.DefaultConfig()
-	fs.StringVar(&f.trace, "trace", "", "trace `FILE` (TIMESTAMP,ContextTokens,GeneratedTokens)")
+	fs.StringVar(&f.trace, "trace", "", "trace: a built-in name ("+strings.Join(sim.TraceNames(), ", ")+") or a `FILE` (Azure CSV or Mooncake JSONL); default "+sim.DefaultTrace)
 	fs.StringVar(&f.pattern, "pattern", "", "synthetic pattern: "+strings.Join(sim.PatternNames(), ", "))
+	fs.StringVar(&f.workload, "workload", "", "generated workload: "+strings.Join(sim.WorkloadNames(), ", "))
+	fs.BoolVar(&f.corpus, "corpus", false, "run every policy on every cell of the corpus")
+	fs.BoolVar(&f.short, "short", false, "with --corpus or --sweep: the small subset of cells `make test` runs")
+	fs.StringVar(&f.cells, "cells", "", "with --corpus or --sweep: only the cells whose name matches this `REGEXP`")
+	fs.BoolVar(&f.sweep, "sweep", false, "run each policy's knob over its range (vast: target_util, cold_mult, min_load; drover: slo_target)")
+	fs.StringVar(&f.svg, "svg", "", "with --sweep: draw the cost/SLO frontiers, one panel per cell, to `FILE.svg`")
 	fs.StringVar(&f.policies, "policy", "vast,kpa,drover,oracle", "comma-separated policies to run")
 	fs.StringVar(&f.plot, "plot", "", "write demand and ready capacity over time to `FILE.svg`")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed (patterns, --rate-scale, provider failures); the same for every policy")
@@ -68,15 +80,18 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if (f.trace == "") == (f.pattern == "") || fs.NArg() > 0 {
+	if n := nonEmpty(f.trace, f.pattern, f.workload); n > 1 || (n > 0 && f.corpus) || fs.NArg() > 0 {
 		fs.Usage()
 		return exitUsage
 	}
-	reqs, err := f.workload()
+	f.cfg.Seed = f.seed
+	if f.corpus || f.sweep {
+		return f.runCells(stdout, stderr)
+	}
+	reqs, err := f.requests()
 	if err != nil {
 		return cliFail(stderr, "sim", err)
 	}
-	f.cfg.Seed = f.seed
 	if f.verbose {
 		f.cfg.OnPlan = func(p scheduler.Plan) { printPlan(stderr, p) }
 	}
@@ -104,19 +119,23 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// workload reads the trace or generates the pattern, then time-scales it.
-func (f *simFlags) workload() ([]sim.Request, error) {
+// requests reads the trace or generates the pattern or workload, then
+// time-scales it.
+func (f *simFlags) requests() ([]sim.Request, error) {
 	var reqs []sim.Request
 	var err error
-	if f.trace != "" {
-		var file *os.File
-		if file, err = os.Open(f.trace); err != nil {
-			return nil, err
-		}
-		defer file.Close()
-		reqs, err = sim.ReadTrace(file, f.genWeight)
-	} else {
+	switch {
+	case f.pattern != "":
 		reqs, err = sim.Pattern(f.pattern, f.duration, f.baseRate, f.meanLoad, f.seed)
+	case f.workload != "":
+		reqs, err = sim.Workload(f.workload, f.duration, f.baseRate, f.meanLoad, f.seed)
+		f.cfg = sim.WorkloadConfig(f.workload, f.cfg)
+	default:
+		trace := f.trace
+		if trace == "" {
+			trace = sim.DefaultTrace
+		}
+		reqs, err = sim.LoadTrace(trace, f.genWeight)
 	}
 	if err != nil {
 		return nil, err
@@ -129,11 +148,16 @@ func (f *simFlags) workload() ([]sim.Request, error) {
 }
 
 func writePlot(path string, reqs []sim.Request, res []sim.Result, cfg sim.Config) error {
+	return writeFile(path, func(w io.Writer) error { return sim.WritePlot(w, reqs, res, cfg) })
+}
+
+// writeFile creates path and fills it with write.
+func writeFile(path string, write func(io.Writer) error) error {
 	file, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := sim.WritePlot(file, reqs, res, cfg); err != nil {
+	if err := write(file); err != nil {
 		file.Close()
 		return err
 	}
@@ -144,6 +168,16 @@ func printPlan(w io.Writer, p scheduler.Plan) {
 	for _, a := range p.Actions {
 		fmt.Fprintf(w, "%s %s %s\n", p.Now.Format("15:04:05"), p.Policy, a)
 	}
+}
+
+func nonEmpty(ss ...string) int {
+	n := 0
+	for _, s := range ss {
+		if s != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func splitList(s string) []string {

@@ -1,7 +1,8 @@
 // Package sim is drover's trace-driven scaling simulator (`drover sim`). It
-// replays a request trace (../shared/traces format) or a synthetic pattern
-// through the real scheduler policies and the in-process sim provider, in
-// virtual time, with the fleet model of ../shared/spec/scaling.md: a
+// replays a request trace (the built-in Azure code and Mooncake traces of
+// testdata/, or a file in either format), a synthetic pattern, a generated
+// workload or the whole corpus of them (corpus.go) through the real
+// scheduler policies and the in-process sim provider, in virtual time, with the fleet model of the project's scaling spec: a
 // request's load is prompt + 10 × generated tokens, a worker serves one
 // request at a time at Perf load/s from the endpoint's FIFO queue, and the
 // score is GPU-seconds billed, the share of requests whose queue wait is

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"math"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -135,12 +134,7 @@ func TestTraceGoal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	f, err := os.Open("../../../shared/traces/azure-llm-2023-code.csv")
-	if err != nil {
-		t.Skipf("trace not available: %v", err)
-	}
-	defer f.Close()
-	reqs, err := ReadTrace(f, 10)
+	reqs, err := LoadTrace("azure-code", 10)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"bufio"
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,34 +25,67 @@ type Request struct {
 	Load float64
 }
 
-// traceLayout is the timestamp format of ../shared/traces (7 fractional
+// traceLayout is the timestamp format of the Azure traces (7 fractional
 // digits).
 const traceLayout = "2006-01-02 15:04:05.0000000"
 
-// ReadTrace parses a trace (header TIMESTAMP,ContextTokens,GeneratedTokens;
-// CRLF or LF line ends) into requests with load = prompt + genWeight ×
-// generated, times relative to the first arrival, sorted by time.
+// Row is one request of a trace file: when it arrived (seconds after the
+// trace's first arrival) and its token counts.
+type Row struct {
+	At             time.Duration
+	Prompt, Output int
+}
+
+// ReadTrace parses a trace file into requests with load = prompt +
+// genWeight × generated tokens, times relative to the first arrival,
+// sorted by time. Both formats ReadRows knows are accepted.
 func ReadTrace(r io.Reader, genWeight float64) ([]Request, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	var out []Request
-	var first time.Time
+	rows, err := ReadRows(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Request, len(rows))
+	for i, row := range rows {
+		out[i] = Request{At: row.At.Seconds(), Load: float64(row.Prompt) + genWeight*float64(row.Output)}
+	}
+	return out, nil
+}
+
+// ReadRows parses a trace in either format, told apart by its first
+// non-blank byte:
+//   - CSV (the Azure LLM traces): header TIMESTAMP,ContextTokens,GeneratedTokens,
+//     CRLF or LF line ends, timestamps "YYYY-MM-DD HH:MM:SS.fffffff";
+//   - JSONL (the Mooncake traces): one object a line with "timestamp"
+//     (milliseconds), "input_length" and "output_length"; other fields
+//     (hash_ids) are ignored.
+//
+// Rows are returned sorted by time, offsets from the earliest arrival.
+func ReadRows(r io.Reader) ([]Row, error) {
+	br := bufio.NewReader(r)
+	first, err := firstByte(br)
+	if err != nil {
+		return nil, fmt.Errorf("%w: no requests", ErrTrace)
+	}
+	sc := bufio.NewScanner(br)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	var base time.Time // the CSV's first timestamp
+	parse := func(text string) (Row, error) { return parseCSVRow(text, &base) }
+	if first == '{' {
+		parse = parseJSONRow
+	}
+	var out []Row
 	line := 0
 	for sc.Scan() {
 		line++
-		text := strings.TrimRight(sc.Text(), "\r")
-		if line == 1 || text == "" {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || (first != '{' && line == 1 && strings.HasPrefix(strings.ToUpper(text), "TIMESTAMP")) {
 			continue
 		}
-		req, at, err := parseRow(text, genWeight)
+		row, err := parse(text)
 		if err != nil {
 			return nil, fmt.Errorf("%w: line %d: %v", ErrTrace, line, err)
 		}
-		if len(out) == 0 {
-			first = at
-		}
-		req.At = at.Sub(first).Seconds()
-		out = append(out, req)
+		out = append(out, row)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -58,34 +93,72 @@ func ReadTrace(r io.Reader, genWeight float64) ([]Request, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: no requests", ErrTrace)
 	}
-	slices.SortStableFunc(out, func(a, b Request) int { return cmpFloat(a.At, b.At) })
-	if out[0].At < 0 {
-		shift := -out[0].At
-		for i := range out {
-			out[i].At += shift
-		}
+	slices.SortStableFunc(out, func(a, b Row) int { return cmp.Compare(a.At, b.At) })
+	t0 := out[0].At
+	for i := range out {
+		out[i].At -= t0
 	}
 	return out, nil
 }
 
-func parseRow(text string, genWeight float64) (Request, time.Time, error) {
+// firstByte peeks at the first non-blank byte of br.
+func firstByte(br *bufio.Reader) (byte, error) {
+	for n := 1; ; n++ {
+		b, err := br.Peek(n)
+		if err != nil {
+			return 0, err
+		}
+		if c := b[n-1]; c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return c, nil
+		}
+	}
+}
+
+// parseCSVRow parses one Azure row; At is seconds since *base, the first
+// row's timestamp (set by the first call).
+func parseCSVRow(text string, base *time.Time) (Row, error) {
 	f := strings.Split(text, ",")
 	if len(f) != 3 {
-		return Request{}, time.Time{}, fmt.Errorf("want 3 fields, got %d", len(f))
+		return Row{}, fmt.Errorf("%d fields, want 3", len(f))
 	}
 	at, err := time.Parse(traceLayout, strings.TrimSpace(f[0]))
 	if err != nil {
-		return Request{}, time.Time{}, err
+		return Row{}, fmt.Errorf("timestamp: %w", err)
 	}
-	ctx, err1 := strconv.ParseFloat(strings.TrimSpace(f[1]), 64)
-	gen, err2 := strconv.ParseFloat(strings.TrimSpace(f[2]), 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return Request{}, time.Time{}, err
+	ctx, err1 := strconv.Atoi(strings.TrimSpace(f[1]))
+	gen, err2 := strconv.Atoi(strings.TrimSpace(f[2]))
+	if errors.Join(err1, err2) != nil || ctx < 0 || gen < 0 {
+		return Row{}, fmt.Errorf("token counts %q, %q: want integers ≥ 0", f[1], f[2])
 	}
-	if ctx < 0 || gen < 0 || math.IsNaN(ctx+gen) || math.IsInf(ctx+gen, 0) {
-		return Request{}, time.Time{}, fmt.Errorf("bad token counts %q", text)
+	if base.IsZero() {
+		*base = at
 	}
-	return Request{Load: ctx + genWeight*gen}, at, nil
+	return Row{At: at.Sub(*base), Prompt: ctx, Output: gen}, nil
+}
+
+// jsonRow is one Mooncake line.
+type jsonRow struct {
+	Timestamp *float64 `json:"timestamp"`
+	Input     *int     `json:"input_length"`
+	Output    *int     `json:"output_length"`
+}
+
+func parseJSONRow(text string) (Row, error) {
+	var j jsonRow
+	if err := json.Unmarshal([]byte(text), &j); err != nil {
+		return Row{}, err
+	}
+	if j.Timestamp == nil || j.Input == nil || j.Output == nil {
+		return Row{}, errors.New("want timestamp, input_length and output_length")
+	}
+	ts := *j.Timestamp
+	if *j.Input < 0 || *j.Output < 0 {
+		return Row{}, fmt.Errorf("token counts %d, %d: want integers ≥ 0", *j.Input, *j.Output)
+	}
+	if ts < 0 || ts > 1e12 || math.IsNaN(ts) {
+		return Row{}, fmt.Errorf("timestamp %v: want milliseconds in [0, 1e12]", ts)
+	}
+	return Row{At: time.Duration(math.Round(ts * 1e6)), Prompt: *j.Input, Output: *j.Output}, nil
 }
 
 // Transform time-scales a workload: arrival times are divided by speedup
