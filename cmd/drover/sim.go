@@ -28,11 +28,11 @@ type simFlags struct {
 	trace, pattern, workload      string
 	policies, plot, cells, svg    string
 	corpus, short, sweep          bool
-	seed                           uint64
-	speedup, rateScale, genWeight  float64
-	duration, baseRate, meanLoad   float64
-	asJSON, verbose                bool
-	cfg                            sim.Config
+	seed                          uint64
+	speedup, rateScale, genWeight float64
+	duration, baseRate, meanLoad  float64
+	asJSON, verbose               bool
+	cfg                           sim.Config
 }
 
 func newSimFlags(fs *flag.FlagSet) *simFlags {

@@ -68,7 +68,9 @@ func arrivals(rate func(float64) float64, duration float64, load func(*rand.Rand
 // segments is a piecewise-constant rate: segs[i] holds until ends[i].
 type segments struct{ ends, rates []float64 }
 
-func (s *segments) add(end, rate float64) { s.ends, s.rates = append(s.ends, end), append(s.rates, rate) }
+func (s *segments) add(end, rate float64) {
+	s.ends, s.rates = append(s.ends, end), append(s.rates, rate)
+}
 
 func (s *segments) at(t float64) float64 {
 	i := sort.SearchFloat64s(s.ends, t+1e-12)
