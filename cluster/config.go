@@ -81,6 +81,11 @@ type Config struct {
 	// report every 10 s).
 	WorkerTTL time.Duration
 
+	// QueueCap bounds the /route/ requests held (no worker had room) per
+	// endpoint; a new request past it is refused. 0 means DefaultQueueCap
+	// (10,000).
+	QueueCap int
+
 	// Scheduler configures the leader's scheduler loop (sched.go); its
 	// zero value (no providers) runs none.
 	Scheduler SchedulerConfig
@@ -167,6 +172,9 @@ func (c Config) Validate() error {
 	}
 	if c.WorkerTTL < 0 {
 		return fmt.Errorf("%w: worker ttl must be >= 0", ErrConfig)
+	}
+	if c.QueueCap < 0 {
+		return fmt.Errorf("%w: queue cap must be >= 0", ErrConfig)
 	}
 	if n := len(c.GossipKey); n != 0 && n != 16 && n != 24 && n != 32 {
 		return fmt.Errorf("%w: gossip key must be 16, 24 or 32 bytes, got %d", ErrConfig, n)

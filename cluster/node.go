@@ -87,7 +87,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.batch = newBatcher(n)
-	n.ovl = newOverlay(overlayConfig{Self: cfg.ID, Mux: n.mux, Peers: n.overlayPeers, Logger: n.log})
+	n.ovl = newOverlay(overlayConfig{Self: cfg.ID, Mux: n.mux, Peers: n.overlayPeers, Logger: n.log, QueueCap: cfg.QueueCap})
 	n.mux.ServeRPC(n.handleRPC)
 	n.goLoop(func() { n.gossip.joinLoop(cfg.Join, n.gossip.addr(), n.stop, n.log) })
 	if !hasState && cfg.BootstrapExpect > 0 {

@@ -28,15 +28,18 @@ type Overlay struct {
 	now  func() time.Time                       // the clock; time.Now
 	wrk  atomic.Pointer[map[uint64]*workerSlot] // copy-on-write; replaced under mu
 
-	mu    sync.Mutex
-	seq   uint64                           // last stamp sequence of this node
-	dedup dedupTable                       // reports already counted
-	queue map[uint64]map[uint64]*queueItem // endpoint → request_idx → entry
-	// queued is len(queue), kept under mu and read without it: /route/
-	// asks for the queue on every request, and usually there is none.
-	queued  atomic.Int64
-	tombs   map[queueKey]tombstone // dequeued entries, until they cannot come back
-	out     []byte                 // encoded records not yet flushed to peers
+	// The held queue: one epQueue per endpoint, each with its own lock
+	// (overlay_queue.go); the map is copy-on-write, replaced under qmu.
+	// Lock order: mu, then qmu, then an epQueue's.
+	queues   atomic.Pointer[map[uint64]*epQueue]
+	qmu      sync.Mutex
+	queueCap int           // held requests per endpoint
+	kick     chan struct{} // asks the flush loop for an early flush
+
+	mu      sync.Mutex
+	seq     uint64               // last stamp sequence of this node
+	dedup   dedupTable           // reports already counted
+	out     []byte               // encoded records not yet flushed to peers
 	links   map[string]*peerLink   // outgoing streams by peer id
 	fresh   map[string]int64       // peer id → local unix nanos of its last frame
 	inbound map[net.Conn]struct{}  // accepted streams, closed on shutdown
@@ -76,6 +79,8 @@ type overlayConfig struct {
 	Peers  func() map[string]string // id → cluster address of every other node; nil: none
 	Logger *slog.Logger
 	Now    func() time.Time // nil: time.Now
+	// QueueCap bounds the held requests of one endpoint; 0: DefaultQueueCap.
+	QueueCap int
 }
 
 // newOverlay builds an Overlay and, with a Mux, starts its streams.
@@ -86,9 +91,9 @@ func newOverlay(cfg overlayConfig) *Overlay {
 		mux:     cfg.Mux,
 		peer:    cfg.Peers,
 		now:     cfg.Now,
-		dedup:   newDedupTable(),
-		queue:   map[uint64]map[uint64]*queueItem{},
-		tombs:   map[queueKey]tombstone{},
+		dedup:    newDedupTable(),
+		queueCap: cfg.QueueCap,
+		kick:     make(chan struct{}, 1),
 		links:   map[string]*peerLink{},
 		fresh:   map[string]int64{},
 		inbound: map[net.Conn]struct{}{},
@@ -103,8 +108,13 @@ func newOverlay(cfg overlayConfig) *Overlay {
 	if o.peer == nil {
 		o.peer = func() map[string]string { return nil }
 	}
+	if o.queueCap <= 0 {
+		o.queueCap = DefaultQueueCap
+	}
 	empty := map[uint64]*workerSlot{}
 	o.wrk.Store(&empty)
+	noQueues := map[uint64]*epQueue{}
+	o.queues.Store(&noQueues)
 	o.started = o.now().UnixNano()
 	o.goLoop(o.sweepLoop)
 	if o.mux != nil {
@@ -369,10 +379,10 @@ func (o *Overlay) sweepLoop() {
 }
 
 func (o *Overlay) sweep(now int64) {
+	o.sweepQueues(now)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.dedup.expire(now)
-	o.sweepQueueLocked(now)
 	old := *o.wrk.Load()
 	var drop []uint64
 	for id, s := range old {

@@ -98,6 +98,8 @@ func (o *Overlay) flushLoop() {
 			return
 		case <-t.C:
 			o.flush()
+		case <-o.kick:
+			o.flush()
 		}
 	}
 }
@@ -108,16 +110,23 @@ func (o *Overlay) flush() {
 	o.flushLocked()
 }
 
-// flushLocked sends the gathered records as one frame to every link.
+// flushLocked sends the gathered records (this node's reports and every
+// endpoint queue's records) as frames to every link.
 func (o *Overlay) flushLocked() {
-	if len(o.out) == 0 {
-		return
-	}
-	f := encodeFrame(o.out)
-	o.out = o.out[:0]
+	o.out = o.takeQueueRecords(o.out, o.sendLocked)
+	o.out = o.sendLocked(o.out)
 	if cap(o.out) > fullPushChunk {
 		o.out = nil
 	}
+}
+
+// sendLocked sends records as one frame to every link and returns the
+// emptied buffer.
+func (o *Overlay) sendLocked(records []byte) []byte {
+	if len(records) == 0 {
+		return records
+	}
+	f := encodeFrame(records)
 	for _, l := range o.links {
 		select {
 		case l.frames <- f:
@@ -126,6 +135,7 @@ func (o *Overlay) flushLocked() {
 			l.reset()
 		}
 	}
+	return records[:0]
 }
 
 // runLink dials the peer until the link stops.
@@ -215,21 +225,16 @@ func (o *Overlay) fullPush() [][]byte {
 			cut()
 		}
 	}
-	o.mu.Lock()
-	for _, q := range o.queue {
-		for _, it := range q {
-			if it.e.Expires >= now {
-				b = appendQueueRec(b, &queueRec{E: it.e, Touched: it.touched})
-				cut()
-			}
+	b = o.appendQueueState(b, now, func(x []byte) []byte {
+		if len(x) >= fullPushChunk {
+			frames = append(frames, encodeFrame(x))
+			return x[:0]
 		}
-	}
+		return x
+	})
+	o.mu.Lock()
 	for _, e := range o.dedup.live(now) {
 		b = appendKeyRec(b, e)
-		cut()
-	}
-	for k, t := range o.tombs {
-		b = appendTombRec(b, &tombRec{Endpoint: k.endpoint, Idx: k.idx, At: t.at, Until: t.until})
 		cut()
 	}
 	o.mu.Unlock()
@@ -318,7 +323,7 @@ func (o *Overlay) applyRecords(peer string, recs []byte) error {
 		case recQueue:
 			q := r.queue()
 			if r.err == nil {
-				o.mergeQueueLocked(q, now)
+				o.mergeQueue(q, now)
 			}
 		case recKey:
 			k := r.key()
@@ -328,7 +333,7 @@ func (o *Overlay) applyRecords(peer string, recs []byte) error {
 		case recTomb:
 			t := r.tomb()
 			if r.err == nil {
-				o.mergeTombLocked(t)
+				o.mergeTomb(t)
 			}
 		default:
 			r.fail()

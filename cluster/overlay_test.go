@@ -245,11 +245,11 @@ func TestOverlayQueueAcrossNodes(t *testing.T) {
 	on := newOverlayNet(t, "a", "b", "c")
 	a, b := on.get("a"), on.get("b")
 	now := time.Now().UnixNano()
-	first := a.Enqueue(fsm.QueueEntry{EndpointID: 1, RequestIdx: 100, Cost: 1, Enqueued: now, Expires: now + int64(time.Minute)})
+	first, _ := a.Enqueue(fsm.QueueEntry{EndpointID: 1, RequestIdx: 100, Cost: 1, Enqueued: now, Expires: now + int64(time.Minute)})
 	a.Enqueue(fsm.QueueEntry{EndpointID: 1, RequestIdx: 101, Cost: 1, Enqueued: now + 1, Expires: now + int64(time.Minute)})
 	waitFor(t, 3*time.Second, "both entries on b", func() bool { return len(b.Queue(1)) == 2 })
 	// The client polls request 101 through b: it keeps its place.
-	got := b.Enqueue(fsm.QueueEntry{EndpointID: 1, RequestIdx: 101, Cost: 2, Enqueued: now + 5, Expires: now + 2*int64(time.Minute)})
+	got, _ := b.Enqueue(fsm.QueueEntry{EndpointID: 1, RequestIdx: 101, Cost: 2, Enqueued: now + 5, Expires: now + 2*int64(time.Minute)})
 	if got.Enqueued != now+1 || got.Node != "a" || got.Expires != now+2*int64(time.Minute) {
 		t.Errorf("Enqueue(poll on b) = %+v, want the first Enqueued/Node and the later Expires", got)
 	}
@@ -285,13 +285,12 @@ func TestOverlayQueueAcrossNodes(t *testing.T) {
 func TestOverlayRequeueAfterDequeue(t *testing.T) {
 	o := newOverlay(overlayConfig{Self: "x"})
 	defer o.close()
-	o.Enqueue(fsm.QueueEntry{EndpointID: 1, RequestIdx: 9})
+	stored, _ := o.Enqueue(fsm.QueueEntry{EndpointID: 1, RequestIdx: 9})
+	touched := o.epQueueOf(1).items[9].touched
 	o.Dequeue(1, 9)
 	// A late delta of the old entry stays dead.
-	o.mu.Lock()
-	it := o.mergeQueueLocked(queueRec{E: fsm.QueueEntry{EndpointID: 1, RequestIdx: 9, Expires: math.MaxInt64}, Touched: 1}, time.Now().UnixNano())
-	o.mu.Unlock()
-	if it != nil || len(o.Queue(1)) != 0 {
+	o.mergeQueue(queueRec{E: stored, Touched: touched}, time.Now().UnixNano())
+	if len(o.Queue(1)) != 0 {
 		t.Fatalf("late delta of a dequeued entry revived it: %+v", o.Queue(1))
 	}
 	// A new poll (after a 429) queues it again.

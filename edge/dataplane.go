@@ -16,11 +16,17 @@ type Overlay interface {
 	Report(r *fsm.LoadReport) bool
 	// Load is the merged load of a worker, nil if unknown. Lock-free, no allocation.
 	Load(workerID uint64) *fsm.WorkerLoad
-	// Enqueue inserts or refreshes a held request and returns the stored entry.
-	Enqueue(e fsm.QueueEntry) fsm.QueueEntry
+	// Enqueue inserts or refreshes a held request and returns the stored
+	// entry; false: a new request is refused, the endpoint's queue is full.
+	Enqueue(e fsm.QueueEntry) (fsm.QueueEntry, bool)
+	// QueueAhead reports whether the request is held, and how many held
+	// requests of what summed cost are ahead of it (all of them when it is
+	// not held). O(log n); no lock and no allocation when nothing is held.
+	QueueAhead(endpointID, requestIdx uint64) (held bool, n int, cost float64)
 	// Dequeue removes a held request (served or cancelled) everywhere.
 	Dequeue(endpointID, requestIdx uint64)
-	// Queue lists an endpoint's live entries sorted by Enqueued.
+	// Queue lists an endpoint's live entries sorted by Enqueued (O(n): for
+	// /metrics, never for /route/).
 	Queue(endpointID uint64) []fsm.QueueEntry
 }
 
@@ -98,11 +104,12 @@ func (d DataPlane) withDefaults() DataPlane {
 // noOverlay is the Overlay of a node configured without one.
 type noOverlay struct{}
 
-func (noOverlay) Report(*fsm.LoadReport) bool             { return false }
-func (noOverlay) Load(uint64) *fsm.WorkerLoad             { return nil }
-func (noOverlay) Enqueue(e fsm.QueueEntry) fsm.QueueEntry { return e }
-func (noOverlay) Dequeue(uint64, uint64)                  {}
-func (noOverlay) Queue(uint64) []fsm.QueueEntry           { return nil }
+func (noOverlay) Report(*fsm.LoadReport) bool                     { return false }
+func (noOverlay) Load(uint64) *fsm.WorkerLoad                     { return nil }
+func (noOverlay) Enqueue(e fsm.QueueEntry) (fsm.QueueEntry, bool) { return e, true }
+func (noOverlay) QueueAhead(uint64, uint64) (bool, int, float64)  { return false, 0, 0 }
+func (noOverlay) Dequeue(uint64, uint64)                          {}
+func (noOverlay) Queue(uint64) []fsm.QueueEntry                   { return nil }
 
 // idEpoch is the origin of the id counter's clock-based start (2025-01-01).
 const idEpoch = 1735689600000 // unix milliseconds

@@ -23,6 +23,7 @@ type fakeOverlay struct {
 	mu      sync.Mutex
 	reports []*fsm.LoadReport
 	queue   map[[2]uint64]fsm.QueueEntry
+	cap     int // held requests before Enqueue refuses new ones; 0: no cap
 	fresh   map[string]time.Duration
 }
 
@@ -59,15 +60,29 @@ func (o *fakeOverlay) setLoad(wl fsm.WorkerLoad) {
 
 func (o *fakeOverlay) Load(id uint64) *fsm.WorkerLoad { return (*o.loads.Load())[id] }
 
-func (o *fakeOverlay) Enqueue(e fsm.QueueEntry) fsm.QueueEntry {
+func (o *fakeOverlay) Enqueue(e fsm.QueueEntry) (fsm.QueueEntry, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	k := [2]uint64{e.EndpointID, e.RequestIdx}
-	if old, ok := o.queue[k]; ok {
+	old, ok := o.queue[k]
+	if ok {
 		e.Enqueued = old.Enqueued
+	} else if o.cap > 0 && len(o.queue) >= o.cap {
+		return e, false
 	}
 	o.queue[k] = e
-	return e
+	return e, true
+}
+
+func (o *fakeOverlay) QueueAhead(endpointID, idx uint64) (held bool, n int, cost float64) {
+	for _, e := range o.Queue(endpointID) {
+		if e.RequestIdx == idx {
+			return true, n, cost
+		}
+		n++
+		cost += e.Cost
+	}
+	return false, n, cost
 }
 
 func (o *fakeOverlay) Dequeue(endpointID, idx uint64) {

@@ -13,11 +13,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// queueAbandon: a held request not polled for this long (judged by its
-// Expires being this much short of a full ReplayTimeout) no longer keeps
-// newer requests from being served.
-const queueAbandon = 15 * time.Second
-
 // routeOutcome labels a /route/ answer in /metrics.
 type routeOutcome uint8
 
@@ -28,15 +23,17 @@ const (
 	outUnauthorized
 	outNotFound
 	outError
+	outQueueFull
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"ready", "not_ready", "bad_request", "unauthorized", "not_found", "error"}
+var outcomeNames = [numOutcomes]string{"ready", "not_ready", "bad_request", "unauthorized", "not_found", "error", "queue_full"}
 
 var (
 	jsonContentType = []byte("application/json")
 	authFailedBody  = []byte(`{"error":"Authentication failed"}`)
 	noEndpointBody  = []byte(`{"error":"no such endpoint"}`)
+	queueFullBody   = []byte(`{"error":"endpoint queue full: too many requests are waiting for a worker; retry later"}`)
 )
 
 // bufPool holds answer buffers of /route/.
@@ -83,7 +80,11 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeOutcome {
 		return outNotReady
 	}
 	now := s.dp.Now()
-	w, idx := s.admit(er, vals, now)
+	w, idx, full := s.admit(er, vals, now)
+	if full {
+		s.queueFull(ctx, er, now)
+		return outQueueFull
+	}
 	if w == nil {
 		s.writeNotReady(ctx, er, vals.cost, idx)
 		return outNotReady
@@ -128,23 +129,28 @@ func (s *Server) freshSince(now time.Time) int64 {
 	return now.Add(-s.cfg.StaleAfter).UnixNano()
 }
 
-// admit serves held requests in Enqueued order: the request may take a
-// worker only when fewer live entries than the endpoint has ready workers
-// wait ahead of it. It returns the worker (nil: none, the request is held)
-// and the request_idx.
-func (s *Server) admit(er *endpointRoute, v routeValues, now time.Time) (*workerRoute, uint64) {
-	idx := v.requestIdx
-	queued, ahead := s.queueAhead(er.ep.ID, idx, now)
-	if ahead < max(1, er.ready) {
-		if w := er.pick(s.dp.Overlay, s.freshSince(now)); w != nil {
+// admit serves held requests in queue order at the workers' speed (Vast's
+// model: a worker takes requests while its queued cost fits
+// max_queue_time). A request may take a worker when nothing is held ahead
+// of it, or when the held requests ahead of it fit in the room the ready
+// workers have left (endpointRoute.room): that room stays reserved for
+// them, and each gets its worker on its own next poll, whoever polled in
+// between. It returns the worker (nil: none, the request is held) and the
+// request_idx; full: the request is new and the endpoint's queue is full.
+func (s *Server) admit(er *endpointRoute, v routeValues, now time.Time) (w *workerRoute, idx uint64, full bool) {
+	idx = v.requestIdx
+	fresh := s.freshSince(now)
+	held, n, aheadCost := s.dp.Overlay.QueueAhead(er.ep.ID, idx)
+	if n == 0 || aheadCost < er.room(s.dp.Overlay, fresh) {
+		if w := er.pick(s.dp.Overlay, fresh); w != nil {
 			if idx == 0 {
 				idx = s.ids.next()
 			}
-			if queued {
+			if held {
 				s.dp.Overlay.Dequeue(er.ep.ID, idx)
 			}
 			w.st.addRouted(v.cost)
-			return w, idx
+			return w, idx, false
 		}
 	}
 	if idx == 0 {
@@ -155,33 +161,28 @@ func (s *Server) admit(er *endpointRoute, v routeValues, now time.Time) (*worker
 		replay = time.Duration(v.replay * float64(time.Second))
 	}
 	if replay > 0 {
-		s.dp.Overlay.Enqueue(fsm.QueueEntry{EndpointID: er.ep.ID, RequestIdx: idx, Cost: v.cost,
+		_, ok := s.dp.Overlay.Enqueue(fsm.QueueEntry{EndpointID: er.ep.ID, RequestIdx: idx, Cost: v.cost,
 			Enqueued: now.UnixNano(), Expires: now.Add(replay).UnixNano(), Node: s.nodeID()})
+		return nil, idx, !ok
 	}
-	return nil, idx
+	return nil, idx, false
 }
 
-// queueAhead reports whether request idx is held for the endpoint and how
-// many live held requests are ahead of it (all of them for a request not
-// held).
-func (s *Server) queueAhead(endpointID, idx uint64, now time.Time) (queued bool, ahead int) {
-	q := s.dp.Overlay.Queue(endpointID)
-	if len(q) == 0 {
-		return false, 0
+// queueFullLogEvery bounds the "queue full" log lines per endpoint.
+const queueFullLogEvery = 10 * time.Second
+
+// queueFull answers a new request refused because the endpoint's held
+// queue is full: 429 in the engine's error shape (Vast's client fails the
+// request at once, which is the point: the endpoint is overloaded), and
+// says so in the log at most every queueFullLogEvery.
+func (s *Server) queueFull(ctx *fasthttp.RequestCtx, er *endpointRoute, now time.Time) {
+	n := er.stats.queueFull.Add(1)
+	last := er.stats.queueFullLogged.Load()
+	if now.UnixNano()-last >= int64(queueFullLogEvery) && er.stats.queueFullLogged.CompareAndSwap(last, now.UnixNano()) {
+		s.log.Warn("edge: /route/ refused: the endpoint's held queue is full", "endpoint", er.ep.Name,
+			"refused_total", n)
 	}
-	liveFrom := now.UnixNano() + int64(s.dp.ReplayTimeout-queueAbandon)
-	if s.dp.ReplayTimeout <= queueAbandon {
-		liveFrom = now.UnixNano()
-	}
-	for i := range q {
-		if idx != 0 && q[i].RequestIdx == idx {
-			return true, ahead
-		}
-		if q[i].Expires >= liveFrom {
-			ahead++
-		}
-	}
-	return false, ahead
+	writeRaw(ctx, fasthttp.StatusTooManyRequests, queueFullBody)
 }
 
 // nodeID is DataPlane.NodeID, else the cluster's id for this node.

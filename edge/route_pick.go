@@ -100,14 +100,23 @@ func (w *workerRoute) reportedSince(o Overlay, since int64) bool {
 	return wl != nil && wl.LastReport >= since
 }
 
-// queueTime estimates how long the worker needs for the work it has:
-// (reported cur_load + load this node routed since that report) / perf,
-// perf being the reported max_perf, else the registered one. unjudged: no
-// report or no perf is known, so max_queue_time cannot be applied.
+// queueTime estimates how long the worker needs for the work it has (see
+// backlog); unjudged: no report or no perf is known, so max_queue_time
+// cannot be applied.
 func (w *workerRoute) queueTime(o Overlay) (q float64, unjudged bool) {
+	load, perf, judged := w.backlog(o)
+	if !(perf > 0) {
+		return load * unknownPerfScale, true
+	}
+	return load / perf, !judged
+}
+
+// backlog is the worker's load (reported cur_load + load this node routed
+// since that report) and perf (the reported max_perf, else the registered
+// one); judged: a report and a perf are known.
+func (w *workerRoute) backlog(o Overlay) (load, perf float64, judged bool) {
 	st := w.st
-	perf := w.w.MaxPerf
-	var load float64
+	perf = w.w.MaxPerf
 	wl := o.Load(w.w.ID)
 	if wl != nil {
 		if last := wl.LastReport; st.lastReport.Load() != last {
@@ -121,8 +130,29 @@ func (w *workerRoute) queueTime(o Overlay) (q float64, unjudged bool) {
 		}
 	}
 	load += math.Float64frombits(st.routed.Load())
-	if !(perf > 0) {
-		return load * unknownPerfScale, true
+	return load, perf, wl != nil && perf > 0
+}
+
+// room is the load the endpoint's ready workers can still take within
+// max_queue_time: the sum over them of max_queue_time × perf − backlog
+// (none below zero), +Inf when one of them cannot be judged. freshSince
+// skips workers as pick does. No lock, no allocation.
+func (er *endpointRoute) room(o Overlay, freshSince int64) float64 {
+	limit := er.ep.MaxQueueTime
+	var room float64
+	for gi := range er.groups {
+		for _, w := range er.groups[gi].workers {
+			if freshSince != 0 && !w.reportedSince(o, freshSince) {
+				continue
+			}
+			load, perf, judged := w.backlog(o)
+			if !judged {
+				return math.Inf(1)
+			}
+			if r := limit*perf - load; r > 0 {
+				room += r
+			}
+		}
 	}
-	return load / perf, wl == nil
+	return room
 }

@@ -70,7 +70,9 @@ type cachedKey struct {
 
 // endpointState is per-endpoint state that survives table rebuilds.
 type endpointState struct {
-	routed atomic.Uint64 // requests this node routed to a worker
+	routed          atomic.Uint64 // requests this node routed to a worker
+	queueFull       atomic.Uint64 // new requests this node refused because the held queue was full
+	queueFullLogged atomic.Int64  // unix nanos of the last "queue full" log line
 }
 
 // workerStateOrder is the order of the not-ready status counts.

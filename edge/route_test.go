@@ -308,29 +308,77 @@ func TestRouteQueueKeepsPlace(t *testing.T) {
 	if len(q) != 2 || q[0].RequestIdx != idx1 || q[1].RequestIdx != idx2 {
 		t.Fatalf("queue = %+v, want [%d %d]", q, idx1, idx2)
 	}
-	// One worker becomes ready: only the oldest waiting request may take it.
+	// A worker becomes ready (no report yet: its room cannot be judged):
+	// every held request is served on its next poll, newest first or not.
 	e.mustApply(t, fsm.CmdSetWorkerState, fsm.SetWorkerState{ID: 1, State: fsm.WorkerReady, MaxPerf: 1000})
-	if _, m := e.route(t, idx2); m["url"] != nil {
-		t.Fatalf("newer poll = %v, want held behind %d", m, idx1)
+	if _, m := e.route(t, idx2); routedTo(t, m) != 1 || num(t, m, "request_idx") != idx2 {
+		t.Fatalf("newer poll = %v, want served by worker 1 with its request_idx", m)
 	}
+	if _, m := e.route(t, idx1); routedTo(t, m) != 1 {
+		t.Fatalf("oldest poll = %v, want served", m)
+	}
+	if q := e.ov.Queue(e.epID); len(q) != 0 {
+		t.Fatalf("queue after serving = %+v, want none", q)
+	}
+}
+
+// Vast's model: a worker takes requests while its queued cost fits
+// max_queue_time. Held requests are released as fast as that room allows,
+// whoever polls first, and the room is kept for the older ones.
+func TestRouteHeldQueueDrainsAtWorkerSpeed(t *testing.T) {
+	e := newDPEnv(t, DataPlane{})
+	e.addWorker(t, 1, e.grpA, fsm.WorkerLoading, 0)
+	var held []uint64
+	for range 40 { // cost 100 each
+		_, m := e.route(t, 0)
+		held = append(held, num(t, m, "request_idx"))
+		e.clock.Add(time.Millisecond)
+	}
+	// Ready with perf 100, idle: max_queue_time 30 s holds 3,000 of load,
+	// room for the 30 oldest.
+	e.setState(t, 1, fsm.WorkerReady)
+	e.ov.setLoad(fsm.WorkerLoad{WorkerID: 1, MaxPerf: 100, LastReport: 1})
+	served := map[uint64]bool{}
+	for i := len(held) - 1; i >= 0; i-- { // the newest poll first
+		if _, m := e.route(t, held[i]); m["url"] != nil {
+			served[held[i]] = true
+		}
+	}
+	for i, idx := range held {
+		if served[idx] != (i < 30) {
+			t.Fatalf("held request %d served = %v, want the 30 oldest served (all served: %d)", i, served[idx], len(served))
+		}
+	}
+	// A new request waits behind the 10 still held.
 	if _, m := e.route(t, 0); m["url"] != nil {
 		t.Fatalf("new request = %v, want held behind the queue", m)
 	}
-	_, m := e.route(t, idx1)
-	if routedTo(t, m) != 1 || num(t, m, "request_idx") != idx1 {
-		t.Fatalf("oldest poll = %v, want served by worker 1 with its request_idx", m)
+	// The worker reports its work done: the rest goes at once.
+	e.ov.setLoad(fsm.WorkerLoad{WorkerID: 1, MaxPerf: 100, LastReport: 2})
+	for _, idx := range held[30:] {
+		if _, m := e.route(t, idx); routedTo(t, m) != 1 {
+			t.Fatalf("held request %d after the report = %v, want served", idx, m)
+		}
 	}
-	if _, m := e.route(t, idx2); routedTo(t, m) != 1 {
-		t.Fatalf("second poll = %v, want served", m)
+}
+
+// A new request that finds the endpoint's held queue full is refused with
+// 429 in the engine's error shape; held requests still poll.
+func TestRouteQueueFull(t *testing.T) {
+	e := newDPEnv(t, DataPlane{})
+	e.ov.cap = 2
+	e.addWorker(t, 1, e.grpA, fsm.WorkerLoading, 0)
+	_, m := e.route(t, 0)
+	idx := num(t, m, "request_idx")
+	e.route(t, 0)
+	status, m := e.route(t, 0)
+	if status != 429 || m["error"] == nil || len(m) != 1 {
+		t.Fatalf("route with a full queue = %d %v, want 429 {\"error\":…}", status, m)
 	}
-	if q := e.ov.Queue(e.epID); len(q) != 1 { // the new request's entry remains
-		t.Fatalf("queue after serving = %+v, want one entry", q)
+	if status, m := e.route(t, idx); status != 200 || num(t, m, "request_idx") != idx {
+		t.Fatalf("poll of a held request with a full queue = %d %v, want 200 not-ready", status, m)
 	}
-	// An entry nobody polls for queueAbandon stops blocking others.
-	e.clock.Add(queueAbandon + time.Second)
-	if _, m := e.route(t, 0); m["url"] == nil {
-		t.Fatalf("route behind an abandoned entry = %v, want served", m)
-	}
+	wantMetric(t, e, `drover_route_requests_total{outcome="queue_full"} 1`)
 }
 
 func TestRouteIDsUnique(t *testing.T) {
