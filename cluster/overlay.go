@@ -37,12 +37,12 @@ type Overlay struct {
 	kick     chan struct{} // asks the flush loop for an early flush
 
 	mu      sync.Mutex
-	seq     uint64               // last stamp sequence of this node
-	dedup   dedupTable           // reports already counted
-	out     []byte               // encoded records not yet flushed to peers
-	links   map[string]*peerLink   // outgoing streams by peer id
-	fresh   map[string]int64       // peer id → local unix nanos of its last frame
-	inbound map[net.Conn]struct{}  // accepted streams, closed on shutdown
+	seq     uint64                // last stamp sequence of this node
+	dedup   dedupTable            // reports already counted
+	out     []byte                // encoded records not yet flushed to peers
+	links   map[string]*peerLink  // outgoing streams by peer id
+	fresh   map[string]int64      // peer id → local unix nanos of its last frame
+	inbound map[net.Conn]struct{} // accepted streams, closed on shutdown
 	started int64
 
 	stop     chan struct{}
@@ -86,18 +86,18 @@ type overlayConfig struct {
 // newOverlay builds an Overlay and, with a Mux, starts its streams.
 func newOverlay(cfg overlayConfig) *Overlay {
 	o := &Overlay{
-		self:    cfg.Self,
-		log:     cfg.Logger,
-		mux:     cfg.Mux,
-		peer:    cfg.Peers,
-		now:     cfg.Now,
+		self:     cfg.Self,
+		log:      cfg.Logger,
+		mux:      cfg.Mux,
+		peer:     cfg.Peers,
+		now:      cfg.Now,
 		dedup:    newDedupTable(),
 		queueCap: cfg.QueueCap,
 		kick:     make(chan struct{}, 1),
-		links:   map[string]*peerLink{},
-		fresh:   map[string]int64{},
-		inbound: map[net.Conn]struct{}{},
-		stop:    make(chan struct{}),
+		links:    map[string]*peerLink{},
+		fresh:    map[string]int64{},
+		inbound:  map[net.Conn]struct{}{},
+		stop:     make(chan struct{}),
 	}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
