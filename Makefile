@@ -18,14 +18,14 @@ BENCH_PKGS ?= ./fsm/... ./cluster/... ./edge/ ./cmd/drover/ ./worker/token/
 FUZZ_TARGETS ?= ./fsm:FuzzDecodeCommand ./edge:FuzzRouteRequest ./edge:FuzzWorkerStatus ./worker/token:FuzzVerify
 FUZZ_TIME ?= 20s
 
-.PHONY: all build test vet fmt-check imports-check check run bench fuzz clean jepsen jepsen-quick jepsen-deps
+.PHONY: all build test vet fmt-check imports-check check run bench fuzz clean jepsen jepsen-quick jepsen-deps haproxy-deps
 
 all: build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/drover ./cmd/drover
 
-test: check
+test: check haproxy-deps
 	$(GO) test -race $(RACE_PKGS)
 	$(GO) test -race -skip '^TestE2E' ./cluster/
 	$(GO) test -p 1 -timeout $(PROC_TIMEOUT) -run '^TestE2E' ./cluster/...
@@ -81,6 +81,19 @@ SEED ?=
 # Checkers whose violations are known, filed bugs: logged, not failing the
 # target (results.json still says valid=false). Empty: every violation fails.
 JEPSEN_KNOWN ?=
+
+# TestE2EHAProxyStableAddress runs deploy/haproxy.cfg with Debian's haproxy;
+# it skips, saying why, only when haproxy cannot be installed.
+haproxy-deps:
+	@if ! command -v haproxy >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "test: installing haproxy (apt-get)"; \
+			{ apt-get update -qq && apt-get install -y -qq haproxy; } >/dev/null 2>&1 || \
+			echo "test: could not install haproxy: TestE2EHAProxyStableAddress will be skipped"; \
+		else \
+			echo "test: haproxy is missing and this is not root: TestE2EHAProxyStableAddress will be skipped (apt-get install haproxy)"; \
+		fi; \
+	fi
 
 jepsen-deps:
 	@if [ "$$(id -u)" = 0 ] && ! { command -v ip && command -v iptables; } >/dev/null 2>&1; then \

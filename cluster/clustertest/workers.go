@@ -15,7 +15,7 @@ type Worker struct {
 	ID       uint64
 	Token    string
 	ModelURL string
-	Reports  []string // node HTTP addresses it reports to
+	Reports  []string // base URLs it reports to (REPORT_ADDR)
 	Args     []string
 	cmd      *exec.Cmd
 	exited   chan struct{}
@@ -34,6 +34,16 @@ func (c *Cluster) StartWorker(id uint64, token, modelURL string, reportTo []*Nod
 	for _, n := range reportTo {
 		w.Reports = append(w.Reports, "http://"+n.HTTP)
 	}
+	w.Start()
+	c.workers = append(c.workers, w)
+	return w
+}
+
+// StartWorkerReportingTo is StartWorker with REPORT_ADDR set to the given
+// base URLs (for instance a load balancer in front of the nodes).
+func (c *Cluster) StartWorkerReportingTo(id uint64, token, modelURL string, reportAddrs []string, args ...string) *Worker {
+	c.t.Helper()
+	w := &Worker{c: c, ID: id, Token: token, ModelURL: modelURL, Reports: reportAddrs, Args: args}
 	w.Start()
 	c.workers = append(c.workers, w)
 	return w
