@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"context"
+	"log/slog"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/drover-io/drover/fsm"
 	"github.com/hashicorp/raft"
@@ -12,8 +14,20 @@ import (
 // lifecycleInterval is the period of the leader's worker lifecycle loop.
 const lifecycleInterval = 500 * time.Millisecond
 
-// maxLifecycleBatch bounds the SetWorkerState commands of one write.
-const maxLifecycleBatch = 256
+// Bounds of one lifecycle write: at most maxLifecycleBatch SetWorkerState
+// commands and maxLifecycleBytes encoded bytes (well under maxEntryBytes, so
+// the batcher may still add other writers' commands to the entry).
+const (
+	maxLifecycleBatch = 256
+	maxLifecycleBytes = maxEntryBytes / 2
+)
+
+// maxStoredErrorMsg is the longest error_msg the lifecycle writes into the
+// replicated state (longer ones are cut at a UTF-8 boundary): hundreds of
+// workers failing at once with long tracebacks must neither make an entry
+// raft refuses nor grow every snapshot by megabytes. The overlay keeps what
+// the worker reported.
+const maxStoredErrorMsg = 4 << 10
 
 // lifecycleLoop runs on the leader (started by lead, stopped with its ctx):
 // every lifecycleInterval it compares each registered worker's state with
@@ -34,41 +48,80 @@ func (n *Node) lifecycleLoop(ctx context.Context) {
 	}
 }
 
-// lifecycleTick writes the state changes due at now (unix nanos).
+// lifecycleTick writes the state changes due at now (unix nanos), in
+// writes bounded by count and by size (lifecycleBatches).
 func (n *Node) lifecycleTick(ctx context.Context, now, graceStart int64) {
 	changes := lifecycleChanges(n.View(), n.ovl, now, graceStart, n.cfg.WorkerTTL)
-	for len(changes) > 0 {
+	for _, batch := range lifecycleBatches(changes, n.log) {
 		if n.raft.State() != raft.Leader || ctx.Err() != nil {
 			return // never forward lifecycle writes from a former leader
 		}
-		k := min(len(changes), maxLifecycleBatch)
-		n.writeLifecycle(ctx, changes[:k])
-		changes = changes[k:]
+		n.writeLifecycle(ctx, batch)
 	}
 }
 
-func (n *Node) writeLifecycle(ctx context.Context, changes []fsm.SetWorkerState) {
-	cmds := make([]fsm.Command, 0, len(changes))
+// lifecycleBatch is one lifecycle write: its changes and their commands.
+type lifecycleBatch struct {
+	changes []fsm.SetWorkerState
+	cmds    []fsm.Command
+}
+
+// lifecycleBatches turns changes into commands and groups them into writes
+// of at most maxLifecycleBatch commands and maxLifecycleBytes bytes, so no
+// input makes an entry raft refuses (and a failing write does not hold
+// back the changes after it: each is its own write).
+func lifecycleBatches(changes []fsm.SetWorkerState, log *slog.Logger) []lifecycleBatch {
+	var out []lifecycleBatch
+	var cur lifecycleBatch
+	size := 0
 	for _, c := range changes {
 		cmd, err := fsm.NewCommand(fsm.CmdSetWorkerState, fsm.NewRequestID(), c)
 		if err != nil {
-			n.log.Error("lifecycle command", "worker", c.ID, "err", err)
+			log.Error("lifecycle command", "worker", c.ID, "err", err)
 			continue
 		}
-		cmds = append(cmds, cmd)
+		n := len(cmd.Encode())
+		if len(cur.cmds) > 0 && (len(cur.cmds) == maxLifecycleBatch || size+n > maxLifecycleBytes) {
+			out = append(out, cur)
+			cur, size = lifecycleBatch{}, 0
+		}
+		cur.changes = append(cur.changes, c)
+		cur.cmds = append(cur.cmds, cmd)
+		size += n
 	}
-	res, err := n.Apply(ctx, cmds...)
+	if len(cur.cmds) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func (n *Node) writeLifecycle(ctx context.Context, b lifecycleBatch) {
+	res, err := n.Apply(ctx, b.cmds...)
 	if err != nil {
-		n.log.Warn("lifecycle write failed; retried next tick", "changes", len(cmds), "err", err)
+		n.log.Warn("lifecycle write failed; retried next tick", "changes", len(b.cmds), "err", err)
 		return
 	}
 	for i, r := range res {
+		c := b.changes[i]
 		if r.Code != "" {
-			n.log.Warn("lifecycle change refused", "worker", changes[i].ID, "state", changes[i].State, "code", r.Code, "msg", r.Msg)
+			n.log.Warn("lifecycle change refused", "worker", c.ID, "state", c.State, "code", r.Code, "msg", r.Msg)
 			continue
 		}
-		n.log.Info("worker state", "worker", changes[i].ID, "state", changes[i].State)
+		n.log.Info("worker state", "worker", c.ID, "state", c.State)
 	}
+}
+
+// storedErrorMsg is msg as the lifecycle stores it: at most
+// maxStoredErrorMsg bytes, cut at a UTF-8 boundary.
+func storedErrorMsg(msg string) string {
+	if len(msg) <= maxStoredErrorMsg {
+		return msg
+	}
+	cut := maxStoredErrorMsg
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut]
 }
 
 // lifecycleChanges lists the state changes due, by worker id.
@@ -89,7 +142,8 @@ func lifecycleChanges(v *fsm.View, o *Overlay, now, graceStart int64, ttl time.D
 // and error workers are managed; stopped and draining ones belong to the
 // scheduler.
 //
-//   - error_msg set → error (again when the message changes);
+//   - error_msg set → error (again when the message changes), storing at
+//     most maxStoredErrorMsg bytes of it;
 //   - loadtime > 0 and max_perf > 0 → ready, with max_perf and url (again
 //     when they change);
 //   - reporting but not loaded (ready, lost, error, creating) → loading
@@ -110,8 +164,8 @@ func lifecycleChange(w *fsm.Worker, load *fsm.WorkerLoad, heard, now, graceStart
 	}
 	switch {
 	case load.ErrorMsg != "":
-		if w.State != fsm.WorkerError || w.ErrorMsg != load.ErrorMsg {
-			return fsm.SetWorkerState{ID: w.ID, State: fsm.WorkerError, ErrorMsg: load.ErrorMsg}, true
+		if msg := storedErrorMsg(load.ErrorMsg); w.State != fsm.WorkerError || w.ErrorMsg != msg {
+			return fsm.SetWorkerState{ID: w.ID, State: fsm.WorkerError, ErrorMsg: msg}, true
 		}
 	case load.LoadTime > 0 && load.MaxPerf > 0:
 		if w.State != fsm.WorkerReady || w.MaxPerf != load.MaxPerf || (load.URL != "" && load.URL != w.URL) {

@@ -3,8 +3,12 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/drover-io/drover/fsm"
 )
@@ -109,6 +113,34 @@ func setupWorker(t *testing.T, n *Node, id uint64) {
 	}
 }
 
+// registerWorkers registers workers ids (loading) in the static group of
+// setupWorker, many per write.
+func registerWorkers(t *testing.T, n *Node, ids []uint64) {
+	t.Helper()
+	for len(ids) > 0 {
+		k := min(len(ids), 100)
+		var cmds []fsm.Command
+		for _, id := range ids[:k] {
+			c, err := fsm.NewCommand(fsm.CmdRegisterWorker, fsm.NewRequestID(),
+				fsm.RegisterWorker{Worker: fsm.Worker{ID: id, State: fsm.WorkerLoading}, MToken: "tok"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmds = append(cmds, c)
+		}
+		res, err := n.Apply(context.Background(), cmds...)
+		if err != nil {
+			t.Fatalf("register %d workers: %v", k, err)
+		}
+		for _, r := range res {
+			if r.Code != "" {
+				t.Fatalf("register: %+v", r)
+			}
+		}
+		ids = ids[k:]
+	}
+}
+
 func workerState(nodes []*Node, id uint64, state string) func() bool {
 	return func() bool {
 		for _, n := range nodes {
@@ -199,4 +231,121 @@ func TestOverlayOnNodes(t *testing.T) {
 			return true
 		})
 	}
+}
+
+func TestLifecycleBatchesBoundedBySize(t *testing.T) {
+	huge := strings.Repeat("<", 64<<10) // JSON-escapes to six bytes each
+	tests := []struct {
+		name    string
+		changes []fsm.SetWorkerState
+	}{
+		{"none", nil},
+		{"small, over the count", manyChanges(maxLifecycleBatch*2+3, "")},
+		{"largest error messages", manyChanges(300, storedErrorMsg(huge))},
+		{"one change over the size alone", []fsm.SetWorkerState{{ID: 1, State: fsm.WorkerError, ErrorMsg: strings.Repeat("<", maxLifecycleBytes)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []fsm.SetWorkerState
+			for _, b := range lifecycleBatches(tt.changes, slog.Default()) {
+				size := 0
+				for _, c := range b.cmds {
+					size += len(c.Encode())
+				}
+				if len(b.cmds) > maxLifecycleBatch || (size > maxLifecycleBytes && len(b.cmds) > 1) {
+					t.Errorf("batch of %d commands, %d bytes: over %d commands or %d bytes", len(b.cmds), size, maxLifecycleBatch, maxLifecycleBytes)
+				}
+				if len(b.cmds) != len(b.changes) {
+					t.Fatalf("batch with %d commands for %d changes", len(b.cmds), len(b.changes))
+				}
+				got = append(got, b.changes...)
+			}
+			if len(got) != len(tt.changes) {
+				t.Fatalf("batches carry %d changes, want %d", len(got), len(tt.changes))
+			}
+			for i := range got {
+				if got[i].ID != tt.changes[i].ID {
+					t.Fatalf("change %d is worker %d, want %d (order kept)", i, got[i].ID, tt.changes[i].ID)
+				}
+			}
+		})
+	}
+	if n := len(storedErrorMsg(huge)); n != maxStoredErrorMsg {
+		t.Errorf("stored error_msg of 64 KiB = %d bytes, want %d", n, maxStoredErrorMsg)
+	}
+	if got := storedErrorMsg(strings.Repeat("é", maxStoredErrorMsg)); !utf8.ValidString(got) || len(got) > maxStoredErrorMsg {
+		t.Errorf("stored multi-byte error_msg: %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
+	}
+}
+
+func manyChanges(n int, msg string) []fsm.SetWorkerState {
+	out := make([]fsm.SetWorkerState, n)
+	for i := range out {
+		out[i] = fsm.SetWorkerState{ID: uint64(i + 1), State: fsm.WorkerError, ErrorMsg: msg}
+	}
+	return out
+}
+
+// Hundreds of workers reporting the largest error message a report may
+// carry (64 KiB, all characters JSON escapes) do not freeze the lifecycle:
+// they all go to error, a fresh worker becomes ready within seconds and a
+// silent one still goes lost.
+func TestLifecycleErrorFloodKeepsLifecycleMoving(t *testing.T) {
+	const ttl = 2 * time.Second
+	const flood = 300
+	nodes := startNodesWith(t, 3, func(c *Config) { c.WorkerTTL = ttl })
+	leader := waitLeader(t, nodes)
+	setupWorker(t, leader, 1) // the silent worker
+	var ids []uint64
+	for i := uint64(0); i < flood; i++ {
+		ids = append(ids, 1000+i)
+	}
+	registerWorkers(t, leader, append(ids, 2))
+	f := follower(nodes)
+	huge := strings.Repeat("<", 64<<10)
+	report := func(id uint64, mut func(r *fsm.LoadReport)) {
+		r := &fsm.LoadReport{WorkerID: id, URL: fmt.Sprintf("http://127.0.0.1:%d", id), LoadTime: 3, MaxPerf: 10}
+		mut(r)
+		f.Overlay().Report(r)
+	}
+	start := time.Now()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // the flood keeps reporting, as workers do
+		defer close(done)
+		for {
+			for i, id := range ids {
+				report(id, func(r *fsm.LoadReport) { r.ErrorMsg = huge + strconv.Itoa(i) })
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	fresh := time.Now()
+	waitFor(t, 10*time.Second, "fresh worker ready during the flood", func() bool {
+		report(2, func(r *fsm.LoadReport) {})
+		return workerState(nodes, 2, fsm.WorkerReady)()
+	})
+	t.Logf("fresh worker ready on every node %s after its first report", time.Since(fresh).Round(time.Millisecond))
+	waitFor(t, 15*time.Second, "flooded workers in error", func() bool {
+		report(2, func(r *fsm.LoadReport) {})
+		for _, id := range ids {
+			if w := leader.View().Workers[id]; w == nil || w.State != fsm.WorkerError {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%d workers in error %s after the flood began", flood, time.Since(start).Round(time.Millisecond))
+	if w := leader.View().Workers[ids[0]]; len(w.ErrorMsg) != maxStoredErrorMsg {
+		t.Errorf("stored error_msg = %d bytes, want %d", len(w.ErrorMsg), maxStoredErrorMsg)
+	}
+	waitFor(t, 4*ttl+5*time.Second, "silent worker lost", func() bool {
+		report(2, func(r *fsm.LoadReport) {})
+		return workerState(nodes, 1, fsm.WorkerLost)()
+	})
 }

@@ -1,9 +1,16 @@
 package edge
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // seed creates endpoint 1 "llama" (group 1 "g1", static) and endpoint 2 "other".
@@ -112,7 +119,7 @@ func TestBodyTooLarge(t *testing.T) {
 	ts := startAdmin(t)
 	seed(t, ts)
 	before := ts.node.hash()
-	big := `{"endpoint_name":"big","launch_args":"` + strings.Repeat("x", 1<<20) + `"}`
+	big := `{"endpoint_name":"big","launch_args":"` + strings.Repeat("x", DefaultMaxConsoleBody+1000) + `"}`
 	for _, path := range []string{"/api/v0/endptjobs/", "/api/v0/workergroups/", "/api/v0/endptjobs/1/"} {
 		method := "POST"
 		if strings.HasSuffix(path, "1/") {
@@ -126,7 +133,84 @@ func TestBodyTooLarge(t *testing.T) {
 	if ts.node.hash() != before {
 		t.Errorf("oversized bodies changed the state hash")
 	}
-	// Just under the limit is read and judged on its content.
-	fits := `{"endpoint_name":"fits","x":"` + strings.Repeat("x", 1<<20-64) + `"}`
+	// Just under the console's limit is read and judged on its content.
+	fits := `{"endpoint_name":"fits","x":"` + strings.Repeat("x", DefaultMaxConsoleBody-64) + `"}`
 	ts.mustOK(t, "POST", "/api/v0/endptjobs/", fits)
+	over := `{"endpoint_name":"over","x":"` + strings.Repeat("x", DefaultMaxConsoleBody) + `"}`
+	if status, m := ts.call(t, "POST", "/api/v0/endptjobs/", over); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("console body just over %d bytes = %d %v, want 413", DefaultMaxConsoleBody, status, m)
+	}
+}
+
+// rawExchange sends head (a request line and headers, no body) on a fresh
+// connection and returns the status line of the answer, read before any
+// body byte is sent.
+func rawExchange(t *testing.T, ts *testServer, head string) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer before the body was sent: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(b))
+}
+
+// A large POST /v1/snapshot without a valid admin token is refused from its
+// header: the answer (401, in the error shape) arrives before any byte of
+// the body is sent, so such uploads cost no memory. With the token, the
+// same header is given the snapshot's limit (the server waits for the
+// body). Every route's limit applies from the header in the same way.
+func TestLargeBodyRefusedBeforeItIsRead(t *testing.T) {
+	ts := startAdmin(t)
+	const size = 200 << 20
+	head := func(method, path, auth string, n int) string {
+		h := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n", method, path, n)
+		if auth != "" {
+			h += "Authorization: " + auth + "\r\n"
+		}
+		return h + "\r\n"
+	}
+	tests := []struct {
+		name, method, path, auth string
+		n                        int
+		want                     string
+	}{
+		{"snapshot, no token", "POST", "/v1/snapshot", "", size, "401"},
+		{"snapshot, wrong token", "POST", "/v1/snapshot", "Bearer nope", size, "401"},
+		{"snapshot, wrong token, just over the console limit", "POST", "/v1/snapshot/", "Bearer nope", 2*DefaultMaxConsoleBody + 1, "401"},
+		{"console, no token", "POST", "/api/v0/endptjobs/", "", size, "401"},
+		{"console, token", "POST", "/api/v0/endptjobs/", "Bearer " + testToken, size, "413"},
+		{"engine", "POST", "/worker_status/", "", size, "413"},
+		{"route", "POST", "/route/", "", size, "413"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := rawExchange(t, ts, head(tt.method, tt.path, tt.auth, tt.n))
+			if !strings.HasPrefix(got, tt.want+" ") || !strings.Contains(got, `"success":false`) {
+				t.Errorf("%s %s (%d bytes announced) = %s, want %s in the error shape", tt.method, tt.path, tt.n, got, tt.want)
+			}
+		})
+	}
+	// With the token the snapshot's limit applies: the server waits for the
+	// body instead of answering.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, head("POST", "/v1/snapshot", "Bearer "+testToken, size))
+	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil || !os.IsTimeout(err) {
+		t.Errorf("authorized snapshot upload of %d bytes answered before its body: %d bytes, %v", size, n, err)
+	}
 }

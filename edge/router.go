@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -44,9 +43,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	path := string(ctx.Path())
-	if len(ctx.Request.Body()) > s.cfg.MaxBody && !isSnapshotRestore(ctx, path) {
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeTooLarge,
-			fmt.Sprintf("request body over %d bytes", s.cfg.MaxBody))
+	if limit, _ := s.bodyLimit(&ctx.Request.Header); len(ctx.Request.Body()) > limit {
+		s.refuseLarge(ctx, limit)
 		return
 	}
 	if strings.HasPrefix(path, consolePrefix) {
@@ -155,10 +153,6 @@ func (s *Server) handleEngine(ctx *fasthttp.RequestCtx, p enginePath) {
 	case epMetrics:
 		s.handleMetrics(ctx)
 	}
-}
-
-func isSnapshotRestore(ctx *fasthttp.RequestCtx, path string) bool {
-	return string(ctx.Method()) == fasthttp.MethodPost && strings.TrimSuffix(path, "/") == pathSnapshot
 }
 
 // only runs h when the method matches, else answers 405.

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,11 +29,16 @@ type Config struct {
 	StaleAfter time.Duration
 	// Logger receives request errors; nil means slog.Default().
 	Logger *slog.Logger
-	// MaxBody is the largest request body in bytes (larger: 413); zero
-	// means 1 MiB.
+	// MaxBody is the largest request body of the engine API (/route/,
+	// /worker_status/, …) in bytes (larger: 413); zero means 1 MiB.
 	MaxBody int
-	// MaxSnapshotBody is the largest body of POST /v1/snapshot in bytes;
-	// zero means 256 MiB.
+	// MaxConsoleBody is the largest request body of the console and admin
+	// API (/api/v0/…, /v1/…) in bytes; zero means 256 KiB (every field of
+	// a console object has a bound, see fsm's Max* constants).
+	MaxConsoleBody int
+	// MaxSnapshotBody is the largest body of POST /v1/snapshot in bytes,
+	// granted only once the request's admin token has been accepted (from
+	// the header, before the body is read); zero means 256 MiB.
 	MaxSnapshotBody int
 	// ReadTimeout bounds reading one request (headers and body); zero means
 	// 10s. WriteTimeout bounds writing one response; zero means 10s.
@@ -58,6 +64,7 @@ type Config struct {
 const (
 	DefaultAddr            = ":8080"
 	DefaultMaxBody         = 1 << 20
+	DefaultMaxConsoleBody  = 256 << 10
 	DefaultMaxSnapshotBody = 256 << 20
 	DefaultReadTimeout     = 10 * time.Second
 	DefaultWriteTimeout    = 10 * time.Second
@@ -73,6 +80,7 @@ func DefaultConfig() Config {
 		Addr:            DefaultAddr,
 		Logger:          slog.Default(),
 		MaxBody:         DefaultMaxBody,
+		MaxConsoleBody:  DefaultMaxConsoleBody,
 		MaxSnapshotBody: DefaultMaxSnapshotBody,
 		ReadTimeout:     DefaultReadTimeout,
 		WriteTimeout:    DefaultWriteTimeout,
@@ -84,7 +92,7 @@ func DefaultConfig() Config {
 
 // Validate reports a config that cannot work (negative sizes or durations).
 func (c Config) Validate() error {
-	if c.MaxBody < 0 || c.MaxSnapshotBody < 0 {
+	if c.MaxBody < 0 || c.MaxConsoleBody < 0 || c.MaxSnapshotBody < 0 {
 		return fmt.Errorf("%w: negative body limit", ErrConfig)
 	}
 	for _, d := range []time.Duration{c.StaleAfter, c.ReadTimeout, c.WriteTimeout,
@@ -106,6 +114,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = d.Logger
 	}
 	setInt(&c.MaxBody, d.MaxBody)
+	setInt(&c.MaxConsoleBody, d.MaxConsoleBody)
 	setInt(&c.MaxSnapshotBody, d.MaxSnapshotBody)
 	setDur(&c.ReadTimeout, d.ReadTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)
@@ -170,7 +179,7 @@ func New(cfg Config, replica Replica, writer Writer, reader Reader, cl Cluster) 
 		HeaderReceived:               s.requestConfig,
 		Name:                         "drover",
 		Logger:                       fasthttpLogger{cfg.Logger},
-		MaxRequestBodySize:           hardBodyLimit(cfg.MaxBody),
+		MaxRequestBodySize:           hardBodyLimit(max(cfg.MaxBody, cfg.MaxConsoleBody)), // per request: requestConfig
 		ReadTimeout:                  cfg.ReadTimeout,
 		WriteTimeout:                 cfg.WriteTimeout,
 		IdleTimeout:                  cfg.IdleTimeout,
@@ -230,35 +239,61 @@ func (s *Server) Addr() string {
 	return s.cfg.Addr
 }
 
-// hardBodyLimit is fasthttp's own body limit: twice MaxBody. Bodies between
-// MaxBody and this are read in full and refused by the handler (413), which
-// keeps the connection clean so the client reliably sees the answer; larger
-// ones are refused by fasthttp from the header or mid-read (also 413, see
-// handleTransportError, but the client may see the connection reset while it
-// is still sending).
-func hardBodyLimit(maxBody int) int {
-	if maxBody > math.MaxInt/2 {
-		return maxBody
+// hardBodyLimit is fasthttp's own body limit: twice a route's limit.
+// Bodies between the route's limit and this are read in full and refused
+// by the handler (413), which keeps the connection clean so the client
+// reliably sees the answer; larger ones are refused by fasthttp from the
+// Content-Length header before any of the body is read, or mid-read for a
+// chunked body (also 413, see handleTransportError, but the client may see
+// the connection reset while it is still sending).
+func hardBodyLimit(limit int) int {
+	if limit > math.MaxInt/2 {
+		return limit
 	}
-	return 2 * maxBody
+	return 2 * limit
 }
 
-// requestConfig raises the body limit and timeouts for the snapshot paths
-// only; every other request keeps MaxBody.
+// bodyLimit is the largest body the request may carry, decided from its
+// header alone: the engine API takes MaxBody, the console and admin API
+// MaxConsoleBody, and POST /v1/snapshot MaxSnapshotBody only when its admin
+// token is accepted (else the console's limit: the 401 never waits for a
+// large body).
+func (s *Server) bodyLimit(h *fasthttp.RequestHeader) (limit int, snapshot bool) {
+	path := h.RequestURI()
+	if i := bytes.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if engineOf(path) != epNone {
+		return s.cfg.MaxBody, false
+	}
+	if isSnapshotPath(path) && string(h.Method()) == fasthttp.MethodPost && s.adminRefusal(h) == "" {
+		return s.cfg.MaxSnapshotBody, true
+	}
+	return s.cfg.MaxConsoleBody, false
+}
+
+// requestConfig sets each request's body limit (bodyLimit) before its body
+// is read, and raises the timeouts for the snapshot paths only.
 func (s *Server) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	uri := string(h.RequestURI())
-	if i := strings.IndexByte(uri, '?'); i >= 0 {
-		uri = uri[:i]
-	}
-	if strings.TrimSuffix(uri, "/") != pathSnapshot {
-		return fasthttp.RequestConfig{}
-	}
-	rc := fasthttp.RequestConfig{WriteTimeout: s.cfg.SnapshotTimeout}
-	if string(h.Method()) == fasthttp.MethodPost {
-		rc.MaxRequestBodySize = s.cfg.MaxSnapshotBody
+	limit, snapshot := s.bodyLimit(h)
+	rc := fasthttp.RequestConfig{MaxRequestBodySize: hardBodyLimit(limit)}
+	if snapshot {
+		rc.MaxRequestBodySize = limit
 		rc.ReadTimeout = s.cfg.SnapshotTimeout
 	}
+	uri := h.RequestURI()
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if isSnapshotPath(uri) {
+		rc.WriteTimeout = s.cfg.SnapshotTimeout
+	}
 	return rc
+}
+
+// isSnapshotPath reports whether path (without its query) is /v1/snapshot.
+func isSnapshotPath(path []byte) bool {
+	return string(bytes.TrimSuffix(path, []byte("/"))) == pathSnapshot
 }
 
 // handleTransportError answers errors fasthttp meets before the handler
@@ -266,7 +301,8 @@ func (s *Server) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig
 func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeTooLarge, "request body too large")
+		limit, _ := s.bodyLimit(&ctx.Request.Header)
+		s.refuseLarge(ctx, limit)
 	default:
 		var te interface{ Timeout() bool }
 		if errors.As(err, &te) && te.Timeout() {
@@ -275,6 +311,34 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		}
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalid, "malformed request")
 	}
+}
+
+// refuseLarge answers a body over limit: 413, or 401 on a path that needs
+// the admin token when the request has no valid one (the refusal that
+// matters; such a body is never read past the limit).
+func (s *Server) refuseLarge(ctx *fasthttp.RequestCtx, limit int) {
+	if why := s.adminRefusal(&ctx.Request.Header); why != "" && needsAdmin(ctx.Path()) {
+		s.log.Info("edge: refused a large body without a valid admin token",
+			"path", string(ctx.Path()), "remote", ctx.RemoteAddr().String(),
+			"content_length", ctx.Request.Header.ContentLength(), "why", why)
+		writeError(ctx, fasthttp.StatusUnauthorized, codeUnauthorized, why)
+		return
+	}
+	writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeTooLarge,
+		fmt.Sprintf("request body over %d bytes", limit))
+}
+
+// needsAdmin reports whether path is served only with the admin token
+// (the console and /v1/ but for the open /v1/health and /v1/cluster).
+func needsAdmin(path []byte) bool {
+	p := string(bytes.TrimSuffix(path, []byte("/")))
+	switch {
+	case strings.HasPrefix(p, consolePrefix):
+		return true
+	case p == pathHealth || p == pathCluster:
+		return false
+	}
+	return strings.HasPrefix(p, "/v1/")
 }
 
 // fasthttpLogger routes fasthttp's connection errors to slog at debug level
