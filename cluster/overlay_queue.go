@@ -39,9 +39,6 @@ const (
 	tombsPerCap = 4
 )
 
-// queueKey identifies a held request cluster-wide.
-type queueKey struct{ endpoint, idx uint64 }
-
 // queueItem is a stored queue entry. touched is the newest local or remote
 // Enqueue time (unix nanos) that refreshed it: a tombstone kills only
 // entries touched at or before it, so a request re-queued after being
