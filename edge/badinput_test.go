@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drover-io/drover/fsm"
 )
 
 // seed creates endpoint 1 "llama" (group 1 "g1", static) and endpoint 2 "other".
@@ -212,5 +214,56 @@ func TestLargeBodyRefusedBeforeItIsRead(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil || !os.IsTimeout(err) {
 		t.Errorf("authorized snapshot upload of %d bytes answered before its body: %d bytes, %v", size, n, err)
+	}
+}
+
+// Every string field of the console API has a bound: at the bound it is
+// stored, one byte past it is a 400 in Vast's error shape and nothing
+// changes (create and update alike).
+func TestConsoleStringBounds(t *testing.T) {
+	ts := startAdmin(t)
+	seed(t, ts)
+	fields := []struct {
+		name string
+		max  int
+	}{
+		{"template_hash", fsm.MaxTemplateHashLen},
+		{"search_params", fsm.MaxSearchParamsLen},
+		{"launch_args", fsm.MaxLaunchArgsLen},
+		{"name", fsm.MaxNameLen},
+	}
+	for _, f := range fields {
+		for _, put := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s put=%v", f.name, put), func(t *testing.T) {
+				body := func(n int) string {
+					sel := `"endpoint_id":2,`
+					if put {
+						sel = ""
+					}
+					return fmt.Sprintf(`{%s"%s":"%s"}`, sel, f.name, strings.Repeat("a", n))
+				}
+				method, path := "POST", "/api/v0/workergroups/"
+				if put {
+					method, path = "PUT", "/api/v0/workergroups/1/"
+				}
+				before := ts.node.hash()
+				status, m := ts.call(t, method, path, body(f.max+1))
+				if status != http.StatusBadRequest || m["success"] != false || m["error"] != "invalid_args" ||
+					!strings.Contains(fmt.Sprint(m["msg"]), f.name) {
+					t.Errorf("%s %s with %s of %d bytes = %d %v, want 400 invalid_args naming the field", method, path, f.name, f.max+1, status, m)
+				}
+				if ts.node.hash() != before {
+					t.Errorf("refused %s of %d bytes changed the state", f.name, f.max+1)
+				}
+				ts.mustOK(t, method, path, body(f.max))
+			})
+		}
+	}
+	for _, bad := range []string{strings.Repeat("p", fsm.MaxProviderLen+1), "no spaces"} {
+		before := ts.node.hash()
+		status, m := ts.call(t, "POST", "/api/v0/workergroups/", `{"endpoint_id":2,"provider":"`+bad+`"}`)
+		if status != http.StatusBadRequest || m["error"] != "invalid_args" || ts.node.hash() != before {
+			t.Errorf("provider %.20q… = %d %v, want 400 and no change", bad, status, m)
+		}
 	}
 }

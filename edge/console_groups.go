@@ -96,6 +96,9 @@ func groupFromBody(body []byte) (fsm.CreateGroup, error) {
 	if err := check.Validate(); err != nil {
 		return fsm.CreateGroup{}, inputErr("%v", err)
 	}
+	if err := check.CheckBounds(); err != nil {
+		return fsm.CreateGroup{}, inputErr("%v", err)
+	}
 	return cg, nil
 }
 
@@ -220,6 +223,9 @@ func groupPatch(body []byte, cur *fsm.Group, ep *fsm.Endpoint) (json.RawMessage,
 		return nil, nil, err
 	}
 	if err := next.Validate(); err != nil {
+		return nil, nil, inputErr("%v", err)
+	}
+	if err := next.CheckBounds(); err != nil {
 		return nil, nil, inputErr("%v", err)
 	}
 	return patch, &next, nil

@@ -18,6 +18,44 @@ const (
 // target_queue_time.
 const DefaultSLOTarget = 0.95
 
+// Bounds of the console API's string fields of a group (documented in
+// README.md, "Limits"). endpoint_name and a group's name are bounded by
+// Validate (MaxNameLen); these are checked by CheckBounds, which the
+// proposer runs before it proposes, and deliberately not by Apply or
+// Restore: an entry or snapshot written before a bound existed must keep
+// applying the same way on every node.
+const (
+	MaxNameLen         = maxNameLen
+	MaxTemplateHashLen = 255
+	MaxSearchParamsLen = 4 << 10
+	MaxLaunchArgsLen   = 16 << 10
+	MaxProviderLen     = 64
+)
+
+// CheckBounds refuses a group whose strings are longer than the console
+// API allows (errors wrap ErrInvalid). A provider name, when set, is also
+// held to the characters of a name.
+func (g *Group) CheckBounds() error {
+	for _, f := range []struct {
+		name string
+		v    string
+		max  int
+	}{
+		{"template_hash", g.TemplateHash, MaxTemplateHashLen},
+		{"search_params", g.SearchParams, MaxSearchParamsLen},
+		{"launch_args", g.LaunchArgs, MaxLaunchArgsLen},
+		{"provider", g.Provider, MaxProviderLen},
+	} {
+		if len(f.v) > f.max {
+			return invalid(fmt.Sprintf("%s must be at most %d bytes, got %d", f.name, f.max, len(f.v)))
+		}
+	}
+	if g.Provider != "" {
+		return validName("provider", g.Provider)
+	}
+	return nil
+}
+
 // EndpointDefaults returns an endpoint with the spec's defaults (Vast's CLI
 // defaults): target_util 0.9, cold_mult 2.5, cold_workers 5, max_workers 20,
 // max_queue_time 30 s, target_queue_time 10 s, slo_target 0.95 (drover's
