@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,4 +202,51 @@ func BenchmarkQueueAheadHeld100k(b *testing.B) {
 		close(stop)
 		<-done
 	})
+}
+
+// Concurrent enqueues, polls, dequeues and sweeps (which drop emptied
+// endpoint queues) on two streaming nodes converge to the same queue, with
+// the race detector watching the per-endpoint locks.
+func TestOverlayQueueConcurrent(t *testing.T) {
+	on := newOverlayNet(t, "a", "b")
+	a, b := on.get("a"), on.get("b")
+	exp := time.Now().Add(time.Minute).UnixNano()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := []*Overlay{a, b}[g%2]
+			for i := range 500 {
+				ep, idx := uint64(1+i%3), uint64(g*1000+i)
+				o.Enqueue(fsm.QueueEntry{EndpointID: ep, RequestIdx: idx, Cost: 1, Expires: exp})
+				o.QueueAhead(ep, idx)
+				if i%2 == 0 {
+					o.Dequeue(ep, idx)
+				}
+				if i%50 == 0 {
+					o.sweepQueues(time.Now().UnixNano())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for ep := uint64(1); ep <= 3; ep++ {
+		waitFor(t, 5*time.Second, fmt.Sprintf("endpoint %d converged", ep), func() bool {
+			qa, qb := idxsOf(a.Queue(ep)), idxsOf(b.Queue(ep))
+			return len(qa) > 0 && slices.Equal(qa, qb)
+		})
+		for _, idx := range idxsOf(a.Queue(ep)) {
+			if idx%2 == 0 {
+				t.Fatalf("endpoint %d holds dequeued request %d", ep, idx)
+			}
+		}
+	}
+	total := 0
+	for ep := uint64(1); ep <= 3; ep++ {
+		total += len(a.Queue(ep))
+	}
+	if total != 4*250 {
+		t.Fatalf("%d held after the run, want %d (every odd request)", total, 4*250)
+	}
 }
