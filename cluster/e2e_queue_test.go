@@ -2,8 +2,8 @@ package cluster_test
 
 import (
 	"context"
-	"os"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sync"
 	"testing"
