@@ -182,5 +182,5 @@ func (c Config) Validate() error {
 	if c.NonVoter && c.BootstrapExpect > 0 {
 		return fmt.Errorf("%w: a non-voter cannot bootstrap", ErrConfig)
 	}
-	return nil
+	return c.validateRaft()
 }

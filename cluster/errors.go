@@ -23,6 +23,8 @@ var (
 	ErrTooLarge             = errors.New("cluster: command batch too large")
 	ErrCorruptData          = errors.New("cluster: data directory is corrupt")
 	ErrConfig               = errors.New("cluster: invalid config")
+	// ErrRaftConfig: the Raft timing settings cannot work together.
+	ErrRaftConfig = errors.New("cluster: invalid Raft settings")
 )
 
 // isUnavailable reports whether err means "try again later".

@@ -114,20 +114,7 @@ func (n *Node) startTransport() error {
 // startRaft builds the Raft instance; it reports whether the node already
 // had Raft state (a restart).
 func (n *Node) startRaft(logw io.Writer) (bool, error) {
-	rc := raft.DefaultConfig()
-	rc.LocalID = raft.ServerID(n.cfg.ID)
-	if n.cfg.HeartbeatTimeout > 0 {
-		rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
-	}
-	if n.cfg.ElectionTimeout > 0 {
-		rc.ElectionTimeout = n.cfg.ElectionTimeout
-	}
-	if n.cfg.LeaderLeaseTimeout > 0 {
-		rc.LeaderLeaseTimeout = n.cfg.LeaderLeaseTimeout
-	}
-	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
-	rc.SnapshotInterval = n.cfg.SnapshotInterval
-	rc.TrailingLogs = n.cfg.TrailingLogs
+	rc := n.cfg.raftConfig()
 	notify := make(chan bool, 16)
 	rc.NotifyCh = notify
 	n.leader.notify = notify
@@ -141,6 +128,9 @@ func (n *Node) startRaft(logw io.Writer) (bool, error) {
 	hasState, err := raft.HasExistingState(n.stores.log, n.stores.bolt, n.stores.snaps)
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", ErrCorruptData, err)
+	}
+	if err := raft.ValidateConfig(rc); err != nil { // Config.Validate checked it already
+		return false, fmt.Errorf("%w: %v", ErrRaftConfig, err)
 	}
 	r, err := raft.NewRaft(rc, n.rfsm, n.stores.log, n.stores.bolt, n.stores.snaps, tr)
 	if err != nil {

@@ -38,6 +38,9 @@ func runAgent(args []string, stderr io.Writer) int {
 	node, srv, ln, err := startAgent(ac, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "drover agent: cannot start: %v\n", err)
+		if errors.Is(err, cluster.ErrRaftConfig) {
+			return exitRaft
+		}
 		return exitFail
 	}
 	return serveAgent(node, srv, ln, logger)

@@ -12,6 +12,7 @@ const (
 	exitFail  = 1 // failure, including an agent that cannot start
 	exitUsage = 2 // bad command line
 	exitFatal = 3 // the agent stopped at once (disk stall): a supervisor may restart it
+	exitRaft  = 4 // Raft settings that cannot work together: fix the flags, the data is fine
 )
 
 const usageText = `usage: drover <command> [flags]
