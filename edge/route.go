@@ -133,7 +133,7 @@ func (s *Server) freshSince(now time.Time) int64 {
 // model: a worker takes requests while its queued cost fits
 // max_queue_time). A request may take a worker when nothing is held ahead
 // of it, or when the held requests ahead of it fit in the room the ready
-// workers have left (endpointRoute.room): that room stays reserved for
+// workers have left (endpointRoute.roomExceeds): that room stays reserved for
 // them, and each gets its worker on its own next poll, whoever polled in
 // between. It returns the worker (nil: none, the request is held) and the
 // request_idx; full: the request is new and the endpoint's queue is full.
@@ -141,7 +141,7 @@ func (s *Server) admit(er *endpointRoute, v routeValues, now time.Time) (w *work
 	idx = v.requestIdx
 	fresh := s.freshSince(now)
 	held, n, aheadCost := s.dp.Overlay.QueueAhead(er.ep.ID, idx)
-	if n == 0 || aheadCost < er.room(s.dp.Overlay, fresh) {
+	if n == 0 || er.roomExceeds(s.dp.Overlay, fresh, aheadCost) {
 		if w := er.pick(s.dp.Overlay, fresh); w != nil {
 			if idx == 0 {
 				idx = s.ids.next()

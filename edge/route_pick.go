@@ -133,11 +133,12 @@ func (w *workerRoute) backlog(o Overlay) (load, perf float64, judged bool) {
 	return load, perf, wl != nil && perf > 0
 }
 
-// room is the load the endpoint's ready workers can still take within
-// max_queue_time: the sum over them of max_queue_time × perf − backlog
-// (none below zero), +Inf when one of them cannot be judged. freshSince
+// roomExceeds reports whether the load the endpoint's ready workers can
+// still take within max_queue_time (the sum over them of max_queue_time ×
+// perf − backlog, none below zero; unbounded when one of them cannot be
+// judged) is more than load. It stops summing as soon as it is. freshSince
 // skips workers as pick does. No lock, no allocation.
-func (er *endpointRoute) room(o Overlay, freshSince int64) float64 {
+func (er *endpointRoute) roomExceeds(o Overlay, freshSince int64, load float64) bool {
 	limit := er.ep.MaxQueueTime
 	var room float64
 	for gi := range er.groups {
@@ -145,14 +146,16 @@ func (er *endpointRoute) room(o Overlay, freshSince int64) float64 {
 			if freshSince != 0 && !w.reportedSince(o, freshSince) {
 				continue
 			}
-			load, perf, judged := w.backlog(o)
+			backlog, perf, judged := w.backlog(o)
 			if !judged {
-				return math.Inf(1)
+				return true
 			}
-			if r := limit*perf - load; r > 0 {
-				room += r
+			if r := limit*perf - backlog; r > 0 {
+				if room += r; room > load {
+					return true
+				}
 			}
 		}
 	}
-	return room
+	return false
 }
