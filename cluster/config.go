@@ -81,6 +81,16 @@ type Config struct {
 	// report every 10 s).
 	WorkerTTL time.Duration
 
+	// Garbage collection of the replicated state (gc.go), run by the
+	// leader every GCInterval (0 means 30 s): a finished intent is deleted
+	// once it is IntentRetention old (0 means 1 h; at once when its group
+	// is gone), a lost worker of a static group once the leader has seen it
+	// lost for LostWorkerRetention (0 means 1 h; it registers again if it
+	// comes back).
+	GCInterval          time.Duration
+	IntentRetention     time.Duration
+	LostWorkerRetention time.Duration
+
 	// QueueCap bounds the /route/ requests held (no worker had room) per
 	// endpoint; a new request past it is refused. 0 means DefaultQueueCap
 	// (10,000).
@@ -102,18 +112,21 @@ var idPattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
 // DefaultConfig returns a Config with every default filled in.
 func DefaultConfig() Config {
 	return Config{
-		MaxVoters:         5,
-		DeadServerTimeout: 10 * time.Minute,
-		MinQuorum:         3,
-		StaleAfter:        5 * time.Second,
-		DiskStallTimeout:  30 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		SnapshotThreshold: 8192,
-		SnapshotInterval:  30 * time.Second,
-		TrailingLogs:      10240,
-		ReconcileInterval: time.Second,
-		PromoteAfter:      5 * time.Second,
-		WorkerTTL:         30 * time.Second,
+		MaxVoters:           5,
+		DeadServerTimeout:   10 * time.Minute,
+		MinQuorum:           3,
+		StaleAfter:          5 * time.Second,
+		DiskStallTimeout:    30 * time.Second,
+		WriteTimeout:        10 * time.Second,
+		SnapshotThreshold:   8192,
+		SnapshotInterval:    30 * time.Second,
+		TrailingLogs:        10240,
+		ReconcileInterval:   time.Second,
+		PromoteAfter:        5 * time.Second,
+		WorkerTTL:           30 * time.Second,
+		GCInterval:          30 * time.Second,
+		IntentRetention:     time.Hour,
+		LostWorkerRetention: time.Hour,
 	}
 }
 
@@ -133,6 +146,9 @@ func (c Config) withDefaults() Config {
 	setDur(&c.ReconcileInterval, d.ReconcileInterval)
 	setDur(&c.PromoteAfter, d.PromoteAfter)
 	setDur(&c.WorkerTTL, d.WorkerTTL)
+	setDur(&c.GCInterval, d.GCInterval)
+	setDur(&c.IntentRetention, d.IntentRetention)
+	setDur(&c.LostWorkerRetention, d.LostWorkerRetention)
 	if c.MaxVoters == 0 {
 		c.MaxVoters = d.MaxVoters
 	}
@@ -172,6 +188,9 @@ func (c Config) Validate() error {
 	}
 	if c.WorkerTTL < 0 {
 		return fmt.Errorf("%w: worker ttl must be >= 0", ErrConfig)
+	}
+	if c.GCInterval < 0 || c.IntentRetention < 0 || c.LostWorkerRetention < 0 {
+		return fmt.Errorf("%w: gc interval and retentions must be >= 0", ErrConfig)
 	}
 	if c.QueueCap < 0 {
 		return fmt.Errorf("%w: queue cap must be >= 0", ErrConfig)

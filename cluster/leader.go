@@ -93,6 +93,9 @@ func (n *Node) lead(ctx context.Context) {
 	schedDone := make(chan struct{})
 	go func() { defer close(schedDone); n.runScheduler(ctx, term) }()
 	defer func() { <-schedDone }()
+	gcDone := make(chan struct{})
+	go func() { defer close(gcDone); n.gcLoop(ctx) }()
+	defer func() { <-gcDone }()
 	tick := time.NewTicker(n.cfg.ReconcileInterval)
 	defer tick.Stop()
 	for {

@@ -54,6 +54,30 @@ func (tx *txn) applyIntentResult(p *IntentResult) Result {
 	return Result{Revision: in.Revision}
 }
 
+func (tx *txn) applyPrune(p *Prune) Result {
+	if len(p.Intents)+len(p.Workers) > MaxPruneItems {
+		return reject(CodeInvalid, fmt.Sprintf("prune of %d items (at most %d)", len(p.Intents)+len(p.Workers), MaxPruneItems))
+	}
+	for _, k := range p.Intents {
+		in, ok := tx.v.Intents[k]
+		if !ok {
+			continue
+		}
+		if _, live := tx.v.Groups[in.GroupID]; live && in.State == IntentPending {
+			continue
+		}
+		delete(own(&tx.v.Intents, &tx.ownIntents), k)
+	}
+	var deleted []uint64
+	for _, id := range p.Workers {
+		if w, ok := tx.v.Workers[id]; ok && w.State == WorkerLost {
+			tx.deleteWorker(w)
+			deleted = append(deleted, id)
+		}
+	}
+	return Result{Deleted: deleted}
+}
+
 func (tx *txn) applyRemoveServer(p *RemoveServer) Result {
 	if p.ID == "" || len(p.ID) > maxKeyLen {
 		return reject(CodeInvalid, fmt.Sprintf("server id must be 1…%d bytes", maxKeyLen))

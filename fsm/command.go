@@ -30,6 +30,7 @@ const (
 	CmdIntentResult   CmdType = 12 // IntentResult
 	CmdRemoveServer   CmdType = 13 // RemoveServer: id removed by hand, stays out
 	CmdNoop           CmdType = 14 // Noop (used by tests/benchmarks and barrier-like writes)
+	CmdPrune          CmdType = 15 // Prune: garbage collection of finished intents and lost workers
 )
 
 const (
@@ -48,7 +49,7 @@ var cmdNames = [...]string{
 	CmdRegisterWorker: "RegisterWorker", CmdSetWorkerState: "SetWorkerState",
 	CmdRemoveWorker: "RemoveWorker", CmdSetSigningKey: "SetSigningKey",
 	CmdPutIntent: "PutIntent", CmdIntentResult: "IntentResult",
-	CmdRemoveServer: "RemoveServer", CmdNoop: "Noop",
+	CmdRemoveServer: "RemoveServer", CmdNoop: "Noop", CmdPrune: "Prune",
 }
 
 // String returns the command's name, or "CmdType(n)" for an unknown type.
@@ -60,7 +61,7 @@ func (t CmdType) String() string {
 }
 
 // Known reports whether this build can apply commands of type t.
-func (t CmdType) Known() bool { return t >= CmdCreateEndpoint && t <= CmdNoop }
+func (t CmdType) Known() bool { return t >= CmdCreateEndpoint && t <= CmdPrune }
 
 // RequestID makes a command idempotent: the FSM remembers the Result of the
 // last 16384 non-zero ids and answers a repeat with it. The zero value means

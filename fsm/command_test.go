@@ -38,6 +38,7 @@ func goldenCommands(t testing.TB) map[string]Command {
 		"IntentResult":     cmdID(t, CmdIntentResult, id, IntentResult{Key: "i-1", State: IntentDone, InstanceID: "vast-42"}),
 		"RemoveServer":     cmdID(t, CmdRemoveServer, id, RemoveServer{ID: "node-3"}),
 		"Noop":             cmdID(t, CmdNoop, RequestID{}, Noop{}),
+		"Prune":            cmdID(t, CmdPrune, id, Prune{Intents: []string{"t3-7"}, Workers: []uint64{9001}}),
 		"IgnorableUnknown": {Type: 99, Ignorable: true, Version: 1, Payload: []byte(`{"future":true}`)},
 	}
 }

@@ -142,6 +142,8 @@ func (tx *txn) dispatch(c Command) Result {
 		return applyWith(tx, c, tx.applyRemoveServer)
 	case CmdNoop:
 		return Result{}
+	case CmdPrune:
+		return applyWith(tx, c, tx.applyPrune)
 	}
 	panic("fsm: dispatch of unknown command " + c.Type.String()) // applicable() said it was known
 }

@@ -90,5 +90,20 @@ type IntentResult struct {
 // cluster until an operator undoes it.
 type RemoveServer struct{ ID string }
 
+// Prune is the leader's garbage collection. Apply deletes each intent of
+// Intents that is finished (not pending) or whose group no longer exists,
+// and each worker of Workers that is lost; keys and ids that no longer
+// qualify (or are gone) are skipped, so a Prune decided on a slightly old
+// View never removes live state. The leader decides what is old enough
+// (see cluster's gc loop); Apply needs no clock.
+type Prune struct {
+	Intents []string `json:",omitempty"`
+	Workers []uint64 `json:",omitempty"`
+}
+
+// MaxPruneItems bounds the keys plus ids of one Prune (so it stays far
+// under the size of a log entry).
+const MaxPruneItems = 512
+
 // Noop changes nothing but the applied index.
 type Noop struct{}

@@ -51,6 +51,8 @@ func agentFlagSet(c *agentConfig, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cc.DeadServerTimeout, "dead-server-timeout", cc.DeadServerTimeout, "remove a server gone from gossip this long")
 	fs.IntVar(&cc.MinQuorum, "min-quorum", cc.MinQuorum, "dead-server removal never shrinks the voters below this")
 	fs.DurationVar(&cc.WorkerTTL, "worker-ttl", cc.WorkerTTL, "a worker with no report for this long is marked lost")
+	fs.DurationVar(&cc.LostWorkerRetention, "lost-worker-retention", cc.LostWorkerRetention, "a static group's worker lost this long is deleted from the replicated state (it registers again if it returns)")
+	fs.DurationVar(&cc.IntentRetention, "intent-retention", cc.IntentRetention, "a finished scheduler intent this old is deleted from the replicated state (at once when its group is gone)")
 	fs.IntVar(&cc.QueueCap, "queue-cap", cluster.DefaultQueueCap, "/route/ requests held per endpoint while no worker has room; a new one past it gets 429")
 	fs.IntVar(&c.NodeIndex, "node-index", -1, "0…1023, unique per node: the low bits of every reqnum and request_idx it issues (default: the number at the end of --id, else a hash of it)")
 	fs.DurationVar(&cc.StaleAfter, "stale-after", cc.StaleAfter, "report stale after this long without leader contact")
