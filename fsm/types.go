@@ -1,7 +1,7 @@
 package fsm
 
 // The replicated objects. JSON tags are the console API's field names
-// (../shared/spec/vast-compat.md), so edge/ can answer with these structs
+// (docs/protocol.md), so edge/ can answer with these structs
 // directly; command payloads are the same JSON, so the encoding is pinned by
 // the golden files in testdata/.
 

@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Ranges of the console API (../shared/spec/vast-compat.md).
+// Ranges of the console API (docs/protocol.md).
 const (
 	maxNameLen     = 255
 	maxColdWorkers = 10_000

@@ -1,5 +1,5 @@
 // Package scheduler makes drover's scaling decisions. It is a pure core
-// (CONVENTIONS.md item 4): a Policy turns an Input — the endpoints, their
+// (no clock, network or randomness of its own): a Policy turns an Input — the endpoints, their
 // groups and workers with lifecycle states, each group's measured create and
 // start times, pending intents, per-endpoint load history and queued demand,
 // and the time now — into a Plan of actions (create, start, drain, stop,
@@ -13,7 +13,7 @@
 //     clock or the network itself.
 //   - The Plan (plan.go) and the Policy interface (policy.go) with three
 //     implementations: "vast" (vast.go, Vast's model exactly as
-//     ../shared/spec/scaling.md pins it), "kpa" (kpa.go, Knative's stable and
+//     docs/scaling.md pins it), "kpa" (kpa.go, Knative's stable and
 //     panic windows) and "drover" (drover.go, predictive and cost-aware; its
 //     reasoning is in DESIGN.md next to this file).
 //   - Memory (policy.go): the per-endpoint state a policy keeps between ticks

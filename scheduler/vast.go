@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Vast is Vast.ai's autoscaler as ../shared/spec/scaling.md pins it, in load
+// Vast is Vast.ai's autoscaler as docs/scaling.md pins it, in load
 // units per second:
 //
 //   - anticipated load L = the largest mean arrival rate over the last 10 s,

@@ -155,8 +155,9 @@ The endpoint %q has a static group with 3 drover workers in front of fake
 models. Send requests through any node (the Go client routes, then calls a
 worker; a curl of /route/ shows the signed answer):
 
-  bin/drover loadgen --addr %s --endpoint %s --api-key %s --rate 5 --duration 10s
+  export %s=%s
+  bin/drover loadgen --endpoint %s --rate 5 --duration 10s
   curl -s -X POST http://%s/route/ -d '{"endpoint":"%s","api_key":"%s","cost":100}'
   curl -s http://%s/metrics | grep ^drover_
-`, d.endpoint, strings.Join(addrs, ","), d.endpoint, d.apiKey, addrs[0], d.endpoint, d.apiKey, addrs[0])
+`, d.endpoint, apiKeyEnv, d.apiKey, d.endpoint, addrs[0], d.endpoint, d.apiKey, addrs[0])
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ var (
 
 const objectsUsage = `usage: drover %[1]s create [--set key=value]... [--json '{...}']
        drover %[1]s list [--stale]
-       drover %[1]s get ID [--stale]
+       drover %[1]s get ID [--stale] [--field NAME]
        drover %[1]s update ID [--set key=value]... [--json '{...}'] [--if-revision N]
        drover %[1]s delete ID
 common flags: --addr host:port[,host:port...] (or $DROVER_ADDR), --token T (or $DROVER_ADMIN_TOKEN)
@@ -44,6 +45,7 @@ func runObjects(res resource, args []string, stdout, stderr io.Writer) int {
 	var jsonArg string
 	var stale bool
 	var ifRevision uint64
+	var field string
 	switch verb {
 	case "create", "update":
 		fs.Var(&sets, "set", "field to send, key=value (repeatable)")
@@ -53,6 +55,9 @@ func runObjects(res resource, args []string, stdout, stderr io.Writer) int {
 		}
 	case "list", "get":
 		fs.BoolVar(&stale, "stale", false, "read the node's local replica instead of a consistent read")
+		if verb == "get" {
+			fs.StringVar(&field, "field", "", "print only this field of the object, bare (e.g. revision, api_key)")
+		}
 	case "delete":
 	default:
 		fmt.Fprintf(stderr, "drover %s: unknown verb %q\n"+objectsUsage, res.name, verb, res.name)
@@ -70,8 +75,36 @@ func runObjects(res resource, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cliFail(stderr, cmd, err)
 	}
+	if field != "" {
+		v, err := resultField(body, field)
+		if err != nil {
+			return cliFail(stderr, cmd, err)
+		}
+		fmt.Fprintln(stdout, v)
+		return exitOK
+	}
 	printJSON(stdout, body)
 	return exitOK
+}
+
+// resultField returns one field of a console GET answer's result: strings
+// bare, anything else as its JSON text.
+func resultField(body []byte, field string) (string, error) {
+	var ans struct {
+		Result map[string]json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return "", err
+	}
+	raw, ok := ans.Result[field]
+	if !ok {
+		return "", fmt.Errorf("the answer has no field %q", field)
+	}
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		return str, nil
+	}
+	return string(raw), nil
 }
 
 // objectRequest turns a verb and its arguments into the HTTP request.
