@@ -101,7 +101,7 @@ func resultField(body []byte, field string) (string, error) {
 		return "", fmt.Errorf("the answer has no field %q", field)
 	}
 	var str string
-	if json.Unmarshal(raw, &str) == nil {
+	if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &str) == nil {
 		return str, nil
 	}
 	return string(raw), nil
