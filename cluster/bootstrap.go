@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 // be reached by the new leader. It ends once the cluster has a leader or a
 // peer reports Raft state.
 func (n *Node) bootstrapLoop() {
+	n.bootVerified = map[string]string{}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -38,7 +41,7 @@ func (n *Node) tryBootstrap() bool {
 		if m.Bootstrapped {
 			return true // an existing cluster will add us
 		}
-		if !m.NonVoter {
+		if !m.NonVoter && n.bootVerify(m) {
 			voters = append(voters, m)
 		}
 	}
@@ -62,5 +65,21 @@ func (n *Node) tryBootstrap() bool {
 	}
 	n.log.Info("bootstrapped cluster", "voters", len(conf.Servers))
 	n.gossip.setBootstrapped()
+	return true
+}
+
+// bootVerify reports whether the member's claim (its id at its cluster
+// address) is backed by its certificate; a member that fails is neither
+// counted nor bootstrapped with. Successes are remembered (bootstrapLoop's
+// goroutine alone uses the cache).
+func (n *Node) bootVerify(m member) bool {
+	if m.ID == n.cfg.ID || n.bootVerified[m.ID] == m.ClusterAddr {
+		return true
+	}
+	if err := n.verifyServer(context.Background(), m.ID, m.ClusterAddr); err != nil {
+		n.refuseServer(m.ID, m.ClusterAddr, fmt.Errorf("not bootstrapping with it: %w", err))
+		return false
+	}
+	n.bootVerified[m.ID] = m.ClusterAddr
 	return true
 }

@@ -35,8 +35,18 @@ type Config struct {
 	BootstrapExpect int
 	// NonVoter keeps this server a non-voter forever.
 	NonVoter bool
-	// TLS enables mutual TLS on the cluster port. nil: plain TCP.
+	// TLS enables mutual TLS on the cluster port. nil: plain TCP. Its
+	// certificate must name this node (pki: drover://<cluster>/node/<ID>):
+	// peers take a node's id from its certificate.
 	TLS *tls.Config
+	// ClusterID names the cluster (with TLS, the one in the CA: see
+	// pki.ClusterIDOfCAFile; "" takes the node certificate's). It travels
+	// in gossip metadata and in the hello of every cluster-port
+	// connection; members and connections of another cluster are refused.
+	ClusterID string
+	// Insecure records that the agent runs without mTLS or a gossip key
+	// by the operator's choice (--insecure); Status reports it.
+	Insecure bool
 	// GossipKey encrypts and authenticates gossip (memberlist's AES-GCM
 	// keyring): 16, 24 or 32 bytes, the same on every server. A server
 	// without it cannot join the member list. nil: gossip in the clear.
@@ -107,7 +117,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-var idPattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
+var (
+	idPattern        = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
+	clusterIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+)
 
 // DefaultConfig returns a Config with every default filled in.
 func DefaultConfig() Config {
@@ -194,6 +207,9 @@ func (c Config) Validate() error {
 	}
 	if c.QueueCap < 0 {
 		return fmt.Errorf("%w: queue cap must be >= 0", ErrConfig)
+	}
+	if c.ClusterID != "" && !clusterIDPattern.MatchString(c.ClusterID) {
+		return fmt.Errorf("%w: cluster id %q must match %s", ErrConfig, c.ClusterID, clusterIDPattern)
 	}
 	if n := len(c.GossipKey); n != 0 && n != 16 && n != 24 && n != 32 {
 		return fmt.Errorf("%w: gossip key must be 16, 24 or 32 bytes, got %d", ErrConfig, n)

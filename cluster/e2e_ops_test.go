@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/drover-io/drover/cluster/clustertest"
-	"github.com/drover-io/drover/transport/transporttest"
 )
 
 // drover cluster remove ID removes a server for good: it stays out even
@@ -66,32 +65,6 @@ func TestE2ESigtermTransfersLeadership(t *testing.T) {
 	c.WaitFor(30*time.Second, "restarted node caught up", func() string { return hasAll(t, leader, []string{"after-transfer"}) })
 	if s, _ := next.Status(); len(s.Voters) != 3 {
 		t.Fatalf("voters after restart = %v, want 3", s.Voters)
-	}
-}
-
-// With mutual TLS the cluster works; a node whose certificate comes from
-// another CA never gets any data.
-func TestE2EMutualTLS(t *testing.T) {
-	dir := t.TempDir()
-	ca, certs := transporttest.WriteTestCerts(t, dir, "node")
-	c := clustertest.Start(t, 3, "--tls-ca="+ca, "--tls-cert="+certs["node"][0], "--tls-key="+certs["node"][1])
-	createEndpoint(t, c.Nodes[1], "secure")
-	c.WaitConverged(10 * time.Second)
-
-	otherDir := filepath.Join(dir, "other")
-	os.MkdirAll(otherDir, 0o700)
-	otherCA, otherCerts := transporttest.WriteTestCerts(t, otherDir, "node")
-	rogue := clustertest.New(t, "--tls-ca="+otherCA, "--tls-cert="+otherCerts["node"][0], "--tls-key="+otherCerts["node"][1])
-	r := rogue.Add("--join=" + c.Nodes[0].Gossip)
-	createEndpoint(t, c.Nodes[0], "secret-after-rogue")
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		names, _ := endpointNames(t, r, true)
-		if names["secure"] || names["secret-after-rogue"] {
-			t.Fatalf("node with a foreign CA received cluster data: %v", names)
-		}
-	}
-	if s, ok := r.Status(); ok && s.AppliedIndex != 0 {
-		t.Fatalf("rogue applied index = %d, want 0", s.AppliedIndex)
 	}
 }
 

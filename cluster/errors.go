@@ -25,6 +25,8 @@ var (
 	ErrConfig               = errors.New("cluster: invalid config")
 	// ErrRaftConfig: the Raft timing settings cannot work together.
 	ErrRaftConfig = errors.New("cluster: invalid Raft settings")
+	// ErrForbidden: a cluster-port peer may not do what it asked.
+	ErrForbidden = errors.New("cluster: forbidden")
 )
 
 // isUnavailable reports whether err means "try again later".

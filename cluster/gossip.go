@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -17,6 +18,7 @@ import (
 // memberMeta is what every server gossips about itself.
 type memberMeta struct {
 	ID           string `json:"id"`
+	Cluster      string `json:"cluster_id"`
 	ClusterAddr  string `json:"cluster"`
 	NonVoter     bool   `json:"nonvoter,omitempty"`
 	Bootstrapped bool   `json:"bootstrapped,omitempty"` // has Raft state
@@ -52,9 +54,12 @@ func (metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (metaDelegate) LocalState(join bool) []byte                { return nil }
 func (metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
 
+// deadNodeReclaim: see startGossip.
+const deadNodeReclaim = 5 * time.Second
+
 // startGossip creates the memberlist on cfg.GossipBind. events, if not
 // nil, receives a value (non-blocking) on every membership change.
-func startGossip(cfg Config, meta memberMeta, events chan<- struct{}, logw io.Writer) (*gossip, error) {
+func startGossip(cfg Config, meta memberMeta, events chan<- struct{}, logw io.Writer, lg *slog.Logger) (*gossip, error) {
 	g := &gossip{}
 	g.meta.Store(&meta)
 	mc := memberlist.DefaultLANConfig()
@@ -75,8 +80,15 @@ func startGossip(cfg Config, meta memberMeta, events chan<- struct{}, logw io.Wr
 		mc.SecretKey = cfg.GossipKey
 		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
 	}
+	// A dead or departed server's name may be taken by a new address
+	// after this long (a node restarted elsewhere, or back after a rogue
+	// squatted its name): safe because the cluster port checks every
+	// claim against its certificate before Raft uses it.
+	mc.DeadNodeReclaimTime = deadNodeReclaim
 	mc.Delegate = metaDelegate{g}
-	g.events = &eventDelegate{ch: events, live: map[string]member{}}
+	guard := &clusterGuard{cluster: meta.Cluster, log: lg}
+	mc.Alive, mc.Merge = guard, guard
+	g.events = &eventDelegate{ch: events, live: map[string]member{}, cluster: meta.Cluster}
 	mc.Events = g.events
 	mc.Logger = log.New(logw, "", 0)
 	ml, err := memberlist.Create(mc)
@@ -158,14 +170,15 @@ func (g *gossip) leave() {
 // with its lock held, so the Node it passes is safe to read there) and
 // turns membership changes into a wake-up signal.
 type eventDelegate struct {
-	ch   chan<- struct{}
-	mu   sync.Mutex
-	live map[string]member
+	ch      chan<- struct{}
+	cluster string
+	mu      sync.Mutex
+	live    map[string]member
 }
 
 func (e *eventDelegate) put(n *memberlist.Node) {
 	var m memberMeta
-	if json.Unmarshal(n.Meta, &m) != nil || m.ID == "" {
+	if json.Unmarshal(n.Meta, &m) != nil || m.ID == "" || m.Cluster != e.cluster {
 		return
 	}
 	e.mu.Lock()
@@ -212,4 +225,54 @@ func splitHostPort(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("%w: port in %q: %v", ErrConfig, addr, err)
 	}
 	return h, port, nil
+}
+
+// clusterGuard keeps members of other clusters out of the member list:
+// memberlist asks it about every node it hears of (alive messages) and
+// about every state exchange on join (merge). A refused join fails on the
+// joiner's side, which logs the same reason (its guard refuses ours).
+type clusterGuard struct {
+	cluster string
+	log     *slog.Logger
+	logged  onceEvery
+}
+
+// check reports why a gossiped node may not be a member, or nil.
+func (g *clusterGuard) check(n *memberlist.Node) error {
+	var m memberMeta
+	if err := json.Unmarshal(n.Meta, &m); err != nil || m.ID == "" {
+		return fmt.Errorf("gossip member %q at %s carries no drover metadata", n.Name, n.Address())
+	}
+	if m.Cluster != g.cluster {
+		return fmt.Errorf("gossip member %q at %s is of cluster %q, this node of cluster %q", n.Name, n.Address(), m.Cluster, g.cluster)
+	}
+	if m.ID != n.Name {
+		return fmt.Errorf("gossip member %q at %s calls itself %q in its metadata", n.Name, n.Address(), m.ID)
+	}
+	return nil
+}
+
+func (g *clusterGuard) refuse(err error) error {
+	if g.logged.allow(err.Error()) {
+		g.log.Warn("refusing gossip member", "reason", err.Error())
+	}
+	return err
+}
+
+// NotifyAlive implements memberlist.AliveDelegate.
+func (g *clusterGuard) NotifyAlive(n *memberlist.Node) error {
+	if err := g.check(n); err != nil {
+		return g.refuse(err)
+	}
+	return nil
+}
+
+// NotifyMerge implements memberlist.MergeDelegate.
+func (g *clusterGuard) NotifyMerge(peers []*memberlist.Node) error {
+	for _, n := range peers {
+		if err := g.check(n); err != nil {
+			return g.refuse(err)
+		}
+	}
+	return nil
 }

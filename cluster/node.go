@@ -39,6 +39,8 @@ type Node struct {
 	caughtUpOnce atomic.Bool // see CaughtUp; set by watchReplica
 	stale        atomic.Bool // see Stale; kept by watchReplica
 	leader       leaderState
+	refusals     onceEvery         // rate-limits refusal logs
+	bootVerified map[string]string // bootstrapLoop's verified members (id → cluster address)
 
 	events   chan struct{} // membership changes wake the reconcile loop
 	stop     chan struct{}
@@ -78,8 +80,8 @@ func New(cfg Config) (*Node, error) {
 		st.close()
 		return nil, err
 	}
-	meta := memberMeta{ID: cfg.ID, ClusterAddr: n.mux.Addr(), NonVoter: cfg.NonVoter, Bootstrapped: hasState, Expect: cfg.BootstrapExpect}
-	n.gossip, err = startGossip(cfg, meta, n.events, logw)
+	meta := memberMeta{ID: cfg.ID, Cluster: n.cfg.ClusterID, ClusterAddr: n.mux.Addr(), NonVoter: cfg.NonVoter, Bootstrapped: hasState, Expect: cfg.BootstrapExpect}
+	n.gossip, err = startGossip(n.cfg, meta, n.events, logw, n.log)
 	if err != nil {
 		n.raft.Shutdown().Error()
 		n.mux.Close()
@@ -103,11 +105,15 @@ func New(cfg Config) (*Node, error) {
 func (n *Node) startTransport() error {
 	mux, err := transport.Listen(transport.Config{
 		Bind: n.cfg.ClusterBind, Advertise: n.cfg.ClusterAdvertise, TLS: n.cfg.TLS, Logger: n.log,
+		ClusterID: n.cfg.ClusterID, NodeID: n.cfg.ID, Authorize: n.authorizeConn,
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: listen %s: %w", n.cfg.ClusterBind, err)
 	}
 	n.mux = mux
+	if n.cfg.ClusterID == "" && n.cfg.TLS != nil { // taken from the certificate
+		n.cfg.ClusterID = mux.ClusterID()
+	}
 	return nil
 }
 

@@ -95,11 +95,11 @@ func (n *Node) restoreOnce(ctx context.Context, data []byte) error {
 	if n.raft.State() == raft.Leader {
 		return n.restoreLocal(bytes.NewReader(data))
 	}
-	addr, _ := n.raft.LeaderWithID()
+	addr, leaderID := n.raft.LeaderWithID()
 	if addr == "" {
 		return ErrNoLeader
 	}
-	_, err := n.mux.Call(ctx, string(addr), rpcRestore, data)
+	_, err := n.mux.CallAs(ctx, string(addr), string(leaderID), rpcRestore, data)
 	if err != nil {
 		return remoteErr(err)
 	}

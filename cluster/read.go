@@ -44,11 +44,11 @@ func (n *Node) readIndexOnce(ctx context.Context) (uint64, error) {
 	if n.raft.State() == raft.Leader {
 		return n.leaderReadIndex()
 	}
-	addr, _ := n.raft.LeaderWithID()
+	addr, leaderID := n.raft.LeaderWithID()
 	if addr == "" {
 		return 0, ErrNoLeader
 	}
-	b, err := n.mux.Call(ctx, string(addr), rpcReadIndex, nil)
+	b, err := n.mux.CallAs(ctx, string(addr), string(leaderID), rpcReadIndex, nil)
 	if err != nil {
 		return 0, remoteErr(err)
 	}

@@ -44,7 +44,20 @@ func (n *Node) reconcile(ctx context.Context) {
 	}
 	for id, m := range alive {
 		s, ok := inConf[id]
-		if removed[id] || (ok && string(s.Address) == m.ClusterAddr) {
+		if removed[id] {
+			if n.refusals.allow("removed|" + id) {
+				n.log.Info("not adding server: removed by an operator", "server", id, "hint", "drover cluster allow "+id)
+			}
+			continue
+		}
+		if ok && string(s.Address) == m.ClusterAddr {
+			continue
+		}
+		// Never add or repoint a server whose claim (id at address) is
+		// not backed by its certificate: otherwise anyone in gossip could
+		// take over a stopped voter's id.
+		if err := n.verifyServer(ctx, id, m.ClusterAddr); err != nil {
+			n.refuseServer(id, m.ClusterAddr, err)
 			continue
 		}
 		n.addNonvoter(id, m, ok)
@@ -124,7 +137,7 @@ func (n *Node) promote(ctx context.Context, inConf map[string]raft.Server, alive
 func (n *Node) caughtUp(ctx context.Context, s raft.Server, commit uint64) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	b, err := n.mux.Call(ctx, string(s.Address), rpcStatus, nil)
+	b, err := n.mux.CallAs(ctx, string(s.Address), string(s.ID), rpcStatus, nil)
 	if err != nil {
 		return false
 	}
@@ -132,7 +145,8 @@ func (n *Node) caughtUp(ctx context.Context, s raft.Server, commit uint64) bool 
 	if json.Unmarshal(b, &st) != nil {
 		return false
 	}
-	return st.AppliedIndex+appliedSlack >= n.View().Index && st.ID == string(s.ID) && commit > 0
+	return st.AppliedIndex+appliedSlack >= n.View().Index && st.ID == string(s.ID) &&
+		st.ClusterID == n.cfg.ClusterID && commit > 0
 }
 
 // appliedSlack is how far behind the leader's applied index a non-voter

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/drover-io/drover/fsm"
+	"github.com/drover-io/drover/transport"
 	"github.com/hashicorp/raft"
 )
 
@@ -22,6 +23,13 @@ const (
 // handleRPC serves peers. Leader-only methods answer ErrNotLeader on a
 // follower, which the caller turns back into a retry.
 func (n *Node) handleRPC(ctx context.Context, method string, body []byte) ([]byte, error) {
+	if err := n.authorizeRPC(ctx, method); err != nil {
+		p, _ := transport.PeerFromContext(ctx)
+		if n.refusals.allow("rpc|" + p.ID + "|" + method) {
+			n.log.Warn("refused a cluster rpc", "method", method, "peer", p.String(), "reason", err.Error())
+		}
+		return nil, err
+	}
 	switch method {
 	case rpcStatus:
 		return json.Marshal(n.Status())

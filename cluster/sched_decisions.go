@@ -193,11 +193,11 @@ func (n *Node) Decisions(ctx context.Context, endpointID uint64) (Decisions, err
 		d.Leader = n.cfg.ID
 		return d, nil
 	}
-	addr, _ := n.raft.LeaderWithID()
+	addr, leaderID := n.raft.LeaderWithID()
 	if addr == "" {
 		return Decisions{}, ErrNoLeader
 	}
-	b, err := n.mux.Call(ctx, string(addr), rpcDecisions, fmt.Appendf(nil, "%d", endpointID))
+	b, err := n.mux.CallAs(ctx, string(addr), string(leaderID), rpcDecisions, fmt.Appendf(nil, "%d", endpointID))
 	if err != nil {
 		return Decisions{}, remoteErr(err)
 	}

@@ -21,6 +21,13 @@ type Status struct {
 	LastContactMS int64    `json:"last_contact_ms"`
 	Stale         bool     `json:"stale"`
 	StateHash     string   `json:"state_hash"`
+	// ClusterID names the cluster; Insecure: the agent runs with
+	// --insecure (see docs/security.md).
+	ClusterID string `json:"cluster_id"`
+	Insecure  bool   `json:"insecure"`
+	// Refused is the last reason a peer gave for refusing this node
+	// ("" when none did), e.g. that an operator removed it.
+	Refused string `json:"refused,omitempty"`
 }
 
 // Status reports this node's view of the cluster.
@@ -37,6 +44,11 @@ func (n *Node) Status() Status {
 		Voters:       []string{},
 		Nonvoters:    []string{},
 		StateHash:    v.Hash(),
+		ClusterID:    n.cfg.ClusterID,
+		Insecure:     n.cfg.Insecure,
+	}
+	if r := n.mux.LastRefusal(); r != nil && time.Since(r.At) < time.Minute {
+		st.Refused = r.Reason
 	}
 	st.Voters, st.Nonvoters = n.latestServers()
 	if st.State != "leader" {

@@ -60,11 +60,11 @@ func (n *Node) applyOnce(ctx context.Context, cmds []fsm.Command) ([]fsm.Result,
 	if n.raft.State() == raft.Leader {
 		return n.batch.submit(ctx, cmds)
 	}
-	addr, _ := n.raft.LeaderWithID()
+	addr, leaderID := n.raft.LeaderWithID()
 	if addr == "" {
 		return nil, ErrNoLeader
 	}
-	b, err := n.mux.Call(ctx, string(addr), rpcApply, fsm.EncodeBatch(cmds))
+	b, err := n.mux.CallAs(ctx, string(addr), string(leaderID), rpcApply, fsm.EncodeBatch(cmds))
 	if err != nil {
 		return nil, remoteErr(err)
 	}

@@ -13,18 +13,23 @@ import (
 
 // healthAnswer is the body of GET /v1/health.
 type healthAnswer struct {
-	Status string `json:"status"`           // "ok" or "unavailable"
-	Reason string `json:"reason,omitempty"` // why not ok
+	Status   string `json:"status"`           // "ok" or "unavailable"
+	Reason   string `json:"reason,omitempty"` // why not ok
+	Insecure bool   `json:"insecure"`         // the agent runs with --insecure
 }
 
 // handleHealth: 200 when the node knows a leader and is not stale, else 503
 // with the reason. Never waits on Raft.
 func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
-	if reason := s.unhealthy(s.cluster.Status()); reason != "" {
-		writeJSON(ctx, fasthttp.StatusServiceUnavailable, healthAnswer{Status: "unavailable", Reason: reason})
+	st := s.cluster.Status()
+	if reason := s.unhealthy(st); reason != "" {
+		if st.Refused != "" {
+			reason += " (a peer refused this node: " + st.Refused + ")"
+		}
+		writeJSON(ctx, fasthttp.StatusServiceUnavailable, healthAnswer{Status: "unavailable", Reason: reason, Insecure: st.Insecure})
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, healthAnswer{Status: "ok"})
+	writeJSON(ctx, fasthttp.StatusOK, healthAnswer{Status: "ok", Insecure: st.Insecure})
 }
 
 // unhealthy returns why st does not serve, or "".

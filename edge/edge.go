@@ -44,6 +44,11 @@ type Status struct {
 	LastContactMS int64    `json:"last_contact_ms"` // since the last leader contact; 0 on the leader
 	Stale         bool     `json:"stale"`
 	StateHash     string   `json:"state_hash"`
+	ClusterID     string   `json:"cluster_id"`
+	// Insecure: the agent runs with --insecure (no mTLS or no gossip key
+	// required); every status answer and drover_insecure say so.
+	Insecure bool   `json:"insecure"`
+	Refused  string `json:"refused,omitempty"` // the last reason a peer refused this node
 }
 
 // Sentinel errors.

@@ -84,6 +84,8 @@ var (
 		"Time since the last contact with the leader (0 on the leader).", nil, nil)
 	descCaughtUp = prometheus.NewDesc("drover_caught_up",
 		"1 once the replica has caught up with the leader since the node started.", nil, nil)
+	descInsecure = prometheus.NewDesc("drover_insecure",
+		"1 when the agent runs with --insecure (mTLS on the cluster port or the gossip key not required).", nil, nil)
 )
 
 var raftStates = []string{"Leader", "Follower", "Candidate", "Shutdown"}
@@ -93,7 +95,7 @@ type stateCollector struct{ s *Server }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueue, descWorkers, descFresh, descRaftState,
-		descStale, descApplied, descCommit, descContact, descCaughtUp} {
+		descStale, descApplied, descCommit, descContact, descCaughtUp, descInsecure} {
 		ch <- d
 	}
 }
@@ -138,6 +140,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descApplied, prometheus.GaugeValue, float64(st.AppliedIndex))
 	ch <- prometheus.MustNewConstMetric(descCommit, prometheus.GaugeValue, float64(st.CommitIndex))
 	ch <- prometheus.MustNewConstMetric(descContact, prometheus.GaugeValue, float64(st.LastContactMS)/1000)
+	ch <- prometheus.MustNewConstMetric(descInsecure, prometheus.GaugeValue, boolFloat(st.Insecure))
 }
 
 func boolFloat(b bool) float64 {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/drover-io/drover/transport/pki"
 )
 
 // Cluster is the set of drover nodes under test, plus spare slots that
@@ -21,6 +23,11 @@ type Cluster struct {
 	bin   string
 	token string
 	http  *http.Client
+
+	// kit holds the cluster's CA, gossip key and node certificates: every
+	// node runs the secure configuration (mTLS + encrypted gossip).
+	kit    *pki.Kit
+	kitErr error
 
 	mu    sync.Mutex
 	nodes []*Node // members, in slot order
@@ -33,6 +40,7 @@ func newCluster(cfg *Config, env *Env) *Cluster {
 	c := &Cluster{cfg: cfg, env: env, bin: cfg.Bin, token: hex.EncodeToString(tok),
 		http: &http.Client{Timeout: cfg.ClientTimeout, Transport: &http.Transport{
 			MaxIdleConnsPerHost: 16, IdleConnTimeout: 5 * time.Second}}}
+	c.kit, c.kitErr = pki.NewKit(filepath.Join(env.Dir, "pki"), "")
 	for i, s := range env.Slots {
 		if i < cfg.Nodes {
 			c.nodes = append(c.nodes, newNode(c, s))

@@ -43,6 +43,14 @@ func (n *Node) start(extra ...string) error {
 	args := []string{n.c.bin, "agent", "--id=" + n.ID, "--data-dir=" + n.dataDir,
 		"--http=" + s.HTTP, "--cluster=" + s.Cluster, "--gossip=" + s.Gossip,
 		"--log-level=warn", "--write-timeout=" + n.c.cfg.WriteTimeout.String()}
+	if n.c.kitErr != nil {
+		return n.c.kitErr
+	}
+	secure, err := n.c.kit.AgentArgs(n.ID, s.IP)
+	if err != nil {
+		return err
+	}
+	args = append(args, secure...)
 	args = append(args, n.c.cfg.NodeArgs...)
 	args = append(args, extra...)
 	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)

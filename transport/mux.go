@@ -47,6 +47,20 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	// Logger receives connection-level warnings; nil discards them.
 	Logger *slog.Logger
+
+	// ClusterID and NodeID are this node's identity, sent in the hello of
+	// every connection it dials. An accepted connection whose peer is of
+	// another cluster is refused; with TLS, the peer's cluster and id are
+	// those of its certificate (pki.IdentityOf), and this node's own
+	// certificate must name ClusterID and NodeID ("" takes the
+	// certificate's).
+	ClusterID, NodeID string
+	// Authorize, when not nil, decides whether an accepted peer may open a
+	// connection of kind; its error is sent to the peer as the reason.
+	Authorize func(p Peer, kind byte) error
+	// Client lets the Mux run with a client certificate (a tool that only
+	// dials, such as a status probe); peers give it the client role.
+	Client bool
 }
 
 // Mux is one TCP listener shared by all node-to-node traffic. It starts
@@ -70,10 +84,20 @@ type Mux struct {
 	subs   map[byte]*kindListener
 
 	rpc rpcState
+
+	clusterID, nodeID string
+	authorize         func(Peer, byte) error
+	limiter           logLimiter
+	lastRefusal       atomic.Pointer[Refusal]
+	refusedIn         atomic.Uint64
 }
 
 // Listen binds cfg.Bind and starts accepting connections.
 func Listen(cfg Config) (*Mux, error) {
+	var err error
+	if cfg.ClusterID, cfg.NodeID, err = ownIdentity(cfg.TLS, cfg.ClusterID, cfg.NodeID, cfg.Client); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s: %w", cfg.Bind, err)
@@ -84,6 +108,10 @@ func Listen(cfg Config) (*Mux, error) {
 		timeout: cfg.HandshakeTimeout,
 		log:     cfg.Logger,
 		subs:    make(map[byte]*kindListener),
+
+		clusterID: cfg.ClusterID,
+		nodeID:    cfg.NodeID,
+		authorize: cfg.Authorize,
 	}
 	if m.addr == "" {
 		m.addr = ln.Addr().String()
@@ -139,10 +167,27 @@ func (m *Mux) Dial(addr string, kind byte, timeout time.Duration) (net.Conn, err
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	return m.dialContext(ctx, addr, kind)
+	conn, _, err := m.dialContext(ctx, addr, kind)
+	return conn, err
 }
 
-func (m *Mux) dialContext(ctx context.Context, addr string, kind byte) (net.Conn, error) {
+// dialContext dials, runs TLS and the hello, and returns the connection
+// with the acceptor's identity.
+func (m *Mux) dialContext(ctx context.Context, addr string, kind byte) (net.Conn, Peer, error) {
+	conn, err := m.dialConn(ctx, addr, kind)
+	if err != nil {
+		return nil, Peer{}, err
+	}
+	p, err := m.dialHello(ctx, conn, addr)
+	if err != nil {
+		conn.Close()
+		return nil, Peer{}, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return conn, p, nil
+}
+
+func (m *Mux) dialConn(ctx context.Context, addr string, kind byte) (net.Conn, error) {
 	if m.isClosed() {
 		return nil, ErrClosed
 	}
@@ -171,7 +216,6 @@ func (m *Mux) dialContext(ctx context.Context, addr string, kind byte) (net.Conn
 		}
 		conn = tc
 	}
-	_ = conn.SetDeadline(time.Time{})
 	return conn, nil
 }
 
@@ -267,6 +311,12 @@ func (m *Mux) handshake(conn net.Conn) {
 		}
 		conn = tc
 	}
+	p, ok := m.acceptHello(conn, kind)
+	if !ok {
+		conn.Close()
+		return
+	}
+	conn = &peerConn{Conn: conn, peer: p}
 	if !stop() {
 		conn.Close()
 		return

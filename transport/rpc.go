@@ -33,6 +33,7 @@ const (
 type rpcConn struct {
 	conn net.Conn
 	r    *bufio.Reader
+	peer Peer // the server's identity
 }
 
 // rpcState holds the server handler, the client pool and the served conns.
@@ -116,6 +117,7 @@ func (m *Mux) serveRPCConn(conn net.Conn) {
 		m.rpc.mu.Unlock()
 		conn.Close()
 	}()
+	peer, _ := PeerOf(conn)
 	r := bufio.NewReaderSize(conn, rpcBufSize)
 	for {
 		method, timeoutMS, body, err := readRequest(r)
@@ -129,7 +131,7 @@ func (m *Mux) serveRPCConn(conn net.Conn) {
 		if timeoutMS > 0 {
 			deadline = time.Now().Add(time.Duration(timeoutMS) * time.Millisecond)
 		}
-		status, payload := m.handle(deadline, method, body)
+		status, payload := m.handle(peer, deadline, method, body)
 		writeBy := time.Time{} // none
 		if !deadline.IsZero() {
 			// Slack: the caller's own deadline should fire first, so it
@@ -145,8 +147,8 @@ func (m *Mux) serveRPCConn(conn net.Conn) {
 }
 
 // handle runs the handler, turning errors and panics into error responses.
-func (m *Mux) handle(deadline time.Time, method string, body []byte) (status byte, payload []byte) {
-	ctx := m.ctx
+func (m *Mux) handle(peer Peer, deadline time.Time, method string, body []byte) (status byte, payload []byte) {
+	ctx := context.WithValue(m.ctx, peerKey{}, peer)
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
@@ -181,6 +183,14 @@ func (m *Mux) handle(deadline time.Time, method string, body []byte) (status byt
 // request is never sent twice: the one retry (on a fresh connection) happens
 // only when a pooled connection failed before any byte of it was written.
 func (m *Mux) Call(ctx context.Context, addr, method string, body []byte) ([]byte, error) {
+	return m.CallAs(ctx, addr, "", method, body)
+}
+
+// CallAs is Call to the node id expected at addr: the call fails with
+// ErrIdentity, before the request is sent, when the server at addr is
+// another node ("" accepts any node of the cluster). With TLS the server's
+// id is its certificate's.
+func (m *Mux) CallAs(ctx context.Context, addr, wantID, method string, body []byte) ([]byte, error) {
 	if len(method) > maxMethod || len(body) > MaxBody {
 		return nil, fmt.Errorf("%w: call %s", ErrFrameTooLarge, method)
 	}
@@ -191,10 +201,18 @@ func (m *Mux) Call(ctx context.Context, addr, method string, body []byte) ([]byt
 	if err != nil {
 		return nil, err
 	}
+	if wantID != "" && c.peer.ID != wantID {
+		m.putConn(addr, c)
+		return nil, fmt.Errorf("%w: %s is node %q, not %q", ErrIdentity, addr, c.peer.ID, wantID)
+	}
 	resp, sent, err := m.roundTrip(ctx, addr, c, method, body)
 	if err != nil && !sent && pooled && ctx.Err() == nil {
 		if c, err = m.dialRPC(ctx, addr); err != nil {
 			return nil, err
+		}
+		if wantID != "" && c.peer.ID != wantID {
+			m.putConn(addr, c)
+			return nil, fmt.Errorf("%w: %s is node %q, not %q", ErrIdentity, addr, c.peer.ID, wantID)
 		}
 		resp, _, err = m.roundTrip(ctx, addr, c, method, body)
 	}
@@ -284,11 +302,11 @@ func (m *Mux) dialRPC(ctx context.Context, addr string) (*rpcConn, error) {
 		ctx, cancel = context.WithTimeout(ctx, defaultDialTimeout)
 		defer cancel()
 	}
-	conn, err := m.dialContext(ctx, addr, KindRPC)
+	conn, peer, err := m.dialContext(ctx, addr, KindRPC)
 	if err != nil {
 		return nil, err
 	}
-	return &rpcConn{conn: conn, r: bufio.NewReaderSize(conn, rpcBufSize)}, nil
+	return &rpcConn{conn: conn, r: bufio.NewReaderSize(conn, rpcBufSize), peer: peer}, nil
 }
 
 // putConn returns c to the idle pool, or closes it when the pool is full,

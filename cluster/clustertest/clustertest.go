@@ -1,7 +1,9 @@
 // Package clustertest starts real drover clusters for tests: each node is
 // a separate `drover agent` process on loopback with ports from :0, its own
 // data directory, and helpers to kill -9, stop, pause, restart and poll it.
-// Every process and directory is removed when the test ends.
+// Every process and directory is removed when the test ends. Nodes run the
+// secure configuration: mTLS with certificates from one CA per test binary
+// and an encrypted gossip key (Secrets); InsecureArgs turn it off.
 package clustertest
 
 import (
@@ -20,13 +22,53 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drover-io/drover/transport/pki"
 )
 
 var (
 	buildOnce sync.Once
 	binPath   string
 	buildErr  error
+
+	kitOnce sync.Once
+	kit     *pki.Kit
+	kitErr  error
 )
+
+// Secrets returns the CA, gossip key and node certificates every cluster
+// of this test process runs with (the secure configuration, as `drover
+// tls` and `drover keygen` make it): made once per test binary, in a
+// directory Main removes. Node certificates are issued per id on demand.
+func Secrets(t testing.TB) *pki.Kit {
+	t.Helper()
+	kitOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "drover-pki-")
+		if err != nil {
+			kitErr = err
+			return
+		}
+		kit, kitErr = pki.NewKit(dir, "")
+	})
+	if kitErr != nil {
+		t.Fatal(kitErr)
+	}
+	return kit
+}
+
+// SecureArgs are the agent flags that give node id its certificate, the
+// CA and the gossip key of Secrets.
+func SecureArgs(t testing.TB, id string) []string {
+	t.Helper()
+	args, err := Secrets(t).AgentArgs(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return args
+}
+
+// InsecureArgs override SecureArgs: no TLS, no gossip key, --insecure.
+var InsecureArgs = []string{"--tls-cert=", "--tls-key=", "--tls-ca=", "--gossip-key-file=", "--insecure"}
 
 // Main runs a package's tests and then removes the binary Binary built:
 // call it from TestMain (os.Exit(clustertest.Main(m))) in every package
@@ -35,6 +77,9 @@ func Main(m *testing.M) int {
 	code := m.Run()
 	if binPath != "" && os.Getenv("DROVER_BIN") == "" {
 		os.RemoveAll(filepath.Dir(binPath))
+	}
+	if kit != nil {
+		os.RemoveAll(kit.Dir)
 	}
 	return code
 }
@@ -163,6 +208,7 @@ func (n *Node) start() {
 	args := []string{"agent", "--id=" + n.ID, "--data-dir=" + n.DataDir,
 		"--http=" + httpA, "--cluster=" + clusterA, "--gossip=" + gossipA,
 		"--addr-file=" + addrFile, "--log-level=warn"}
+	args = append(args, SecureArgs(t, n.ID)...)
 	args = append(args, n.c.Args...)
 	args = append(args, n.args...)
 	logf, err := os.OpenFile(filepath.Join(n.c.dir, n.ID+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -333,6 +379,7 @@ func (n *Node) StartFailing(timeout time.Duration) (int, string) {
 	n.c.t.Helper()
 	args := []string{"agent", "--id=" + n.ID, "--data-dir=" + n.DataDir,
 		"--http=" + orZero(n.HTTP), "--cluster=" + orZero(n.ClusterAddr), "--gossip=" + orZero(n.Gossip)}
+	args = append(args, SecureArgs(n.c.t, n.ID)...)
 	args = append(args, n.c.Args...)
 	args = append(args, n.args...)
 	cmd := exec.Command(n.c.bin, args...)

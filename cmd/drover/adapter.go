@@ -31,5 +31,8 @@ func (c edgeCluster) Status() edge.Status {
 		LastContactMS: s.LastContactMS,
 		Stale:         s.Stale,
 		StateHash:     s.StateHash,
+		ClusterID:     s.ClusterID,
+		Insecure:      s.Insecure,
+		Refused:       s.Refused,
 	}
 }

@@ -66,6 +66,17 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 		if cfg.TLS, err = transport.LoadMutualTLS(ac.TLSCert, ac.TLSKey, ac.TLSCA); err != nil {
 			return nil, nil, nil, err
 		}
+		if cfg.ClusterID, err = clusterIDFor(ac.TLSCA, cfg.ClusterID); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if err := requireSecure(ac, cfg); err != nil {
+		return nil, nil, nil, err
+	}
+	cfg.Insecure = ac.Insecure
+	if ac.Insecure {
+		logger.Warn("running with --insecure: this node is not protected against anyone who reaches its ports",
+			"mtls", cfg.TLS != nil, "gossip_key", cfg.GossipKey != nil, "see", "docs/security.md")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, nil, err
@@ -111,7 +122,8 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 	}
 	logger.Info("drover agent started", "version", version, "id", cfg.ID,
 		"http", ln.Addr().String(), "cluster", cfg.ClusterBind, "gossip", cfg.GossipBind,
-		"tls", cfg.TLS != nil)
+		"tls", cfg.TLS != nil, "gossip_encrypted", cfg.GossipKey != nil, "cluster_id", node.Status().ClusterID,
+		"insecure", ac.Insecure)
 	return node, srv, ln, nil
 }
 

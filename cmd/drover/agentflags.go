@@ -20,6 +20,7 @@ type agentConfig struct {
 	TLSCA          string
 	AdminTokenFile string
 	GossipKeyFile  string
+	Insecure       bool // run without mTLS or a gossip key (see security.go)
 	ConfigFile     string
 	LogLevel       string
 	AddrFile       string // where to write the bound addresses once started
@@ -67,7 +68,9 @@ func agentFlagSet(c *agentConfig, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "node certificate (PEM) for mutual TLS between nodes")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "node private key (PEM)")
 	fs.StringVar(&c.TLSCA, "tls-ca", "", "CA certificate (PEM) that signs every node certificate")
-	fs.StringVar(&c.GossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip encryption key, 16/24/32 bytes, the same on every server (default: $DROVER_GOSSIP_KEY; none: gossip in the clear)")
+	fs.StringVar(&c.GossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip encryption key (`drover keygen`), 16/24/32 bytes, the same on every server (default: $DROVER_GOSSIP_KEY)")
+	fs.StringVar(&cc.ClusterID, "cluster-id", "", "the cluster's id (default: the one in the --tls-ca certificate, from `drover tls ca create`); peers of another cluster are refused")
+	fs.BoolVar(&c.Insecure, "insecure", false, "start without mTLS on the cluster port or without a gossip key (refused otherwise, loopback included); every status answer and drover_insecure then say so. See docs/security.md")
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", "", "file holding the admin token (default: $DROVER_ADMIN_TOKEN)")
 	fs.StringVar(&c.ConfigFile, "config", "", "JSON file of flag values ({\"flag-name\": value}); command-line flags win")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")

@@ -22,6 +22,7 @@ import (
 	"github.com/drover-io/drover/cluster"
 	"github.com/drover-io/drover/edge"
 	"github.com/drover-io/drover/fsm"
+	"github.com/drover-io/drover/transport/pki"
 	"github.com/valyala/fasthttp"
 )
 
@@ -111,6 +112,10 @@ func startBenchCluster(tb testing.TB, extra ...string) *benchCluster {
 		level = l
 	}
 	tb.Cleanup(c.close)
+	kit, err := pki.NewKit(filepath.Join(dir, "pki"), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	join := ""
 	for i := 1; i <= 3; i++ {
 		args := []string{fmt.Sprintf("--id=bench%d", i), "--data-dir=" + filepath.Join(dir, fmt.Sprintf("n%d", i)),
@@ -119,6 +124,11 @@ func startBenchCluster(tb testing.TB, extra ...string) *benchCluster {
 		if join != "" {
 			args = append(args, "--join="+join)
 		}
+		secure, err := kit.AgentArgs(fmt.Sprintf("bench%d", i))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		args = append(args, secure...)
 		ac, err := parseAgentArgs(append(args, extra...), io.Discard)
 		if err != nil {
 			tb.Fatalf("node %d flags: %v", i, err)

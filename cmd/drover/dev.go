@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drover-io/drover/transport/pki"
 )
 
 // devNode is one child `drover agent` process of `drover dev`.
@@ -101,8 +103,14 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 }
 
 // planDevCluster picks ports and data directories for n nodes and a fresh
-// admin token.
+// admin token, and makes the cluster's secrets in dir/pki (a CA, a
+// certificate per node and a gossip key), so that the local cluster runs
+// the secure configuration like any other.
 func planDevCluster(dir string, n int, logLevel string) (string, []*devNode, error) {
+	kit, err := pki.NewKit(filepath.Join(dir, "pki"), "")
+	if err != nil {
+		return "", nil, err
+	}
 	tok := make([]byte, 24)
 	if _, err := rand.Read(tok); err != nil {
 		return "", nil, err
@@ -133,6 +141,11 @@ func planDevCluster(dir string, n int, logLevel string) (string, []*devNode, err
 			"--http", nd.http, "--cluster", nd.cluster, "--gossip", nd.goss,
 			"--bootstrap-expect", fmt.Sprint(n), "--join", strings.Join(join, ","),
 			"--log-level", logLevel}
+		secure, err := kit.AgentArgs(nd.id)
+		if err != nil {
+			return "", nil, err
+		}
+		nd.args = append(nd.args, secure...)
 	}
 	return hex.EncodeToString(tok), nodes, nil
 }

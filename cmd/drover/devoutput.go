@@ -25,6 +25,8 @@ func devBanner(nodes []*devNode, status map[string]nodeStatus, token, dir string
 	tw.Flush()
 	fmt.Fprintf(&b, `
 drover dev: a 3-node cluster is up (data in %s).
+It runs the secure configuration: mTLS between nodes and an encrypted gossip
+key, made for this run in %s/pki (the CA, one certificate per node, gossip.key).
 The admin token is printed only this once. In another terminal:
 
   export %s=%s
@@ -35,7 +37,7 @@ The admin token is printed only this once. In another terminal:
   bin/drover endpoint create --set endpoint_name=another --set max_workers=4
 
 Ctrl-C stops all nodes and removes their data.
-`, dir, addrEnv, strings.Join(addrs, ","), adminTokenEnv, token)
+`, dir, dir, addrEnv, strings.Join(addrs, ","), adminTokenEnv, token)
 	return b.String()
 }
 

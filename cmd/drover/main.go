@@ -24,6 +24,8 @@ commands:
   group    create|list|get|update|delete manage worker groups
   cluster  status|remove ID              show or change cluster membership
   snapshot save FILE|restore FILE        back up or restore the whole state
+  tls      ca create | cert create --server|--client   make the cluster's CA and node certificates
+  keygen                                 print a new gossip key
   sim      --trace FILE | --pattern NAME replay load through the scaling policies
   sim-provider --listen ADDR --state-dir DIR  serve one simulated fleet to every node (--provider-sim)
   decisions [--endpoint N]               the leader's recent scaling decisions and why
@@ -60,6 +62,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCluster(rest, stdout, stderr)
 	case "snapshot":
 		return runSnapshot(rest, stdout, stderr)
+	case "tls":
+		return runTLS(rest, stdout, stderr)
+	case "keygen":
+		return runKeygen(rest, stdout, stderr)
 	case "worker":
 		return runWorker(rest, stderr)
 	case "fake-model":
