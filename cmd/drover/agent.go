@@ -70,6 +70,9 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 			return nil, nil, nil, err
 		}
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, nil, err
+	}
 	if err := requireSecure(ac, cfg); err != nil {
 		return nil, nil, nil, err
 	}
@@ -77,9 +80,6 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 	if ac.Insecure {
 		logger.Warn("running with --insecure: this node is not protected against anyone who reaches its ports",
 			"mtls", cfg.TLS != nil, "gossip_key", cfg.GossipKey != nil, "see", "docs/security.md")
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, nil, err
 	}
 	ln, err := net.Listen("tcp", ac.HTTP)
 	if err != nil {
