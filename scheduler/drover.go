@@ -36,15 +36,26 @@ type droverCtx struct {
 	ts, tc  time.Duration // its measured start and create times
 	backlog float64
 	slo     float64 // the SLO wait (target_queue_time), seconds
-	R       int     // ready workers needed now
-	P       int     // loaded workers (ready + stopped + in progress) for the cold pool
+	// sloTarget is the knob: the share of requests to serve within slo.
+	sloTarget float64
+	R         int // ready workers needed now
+	P         int // loaded workers (ready + stopped + in progress) for the cold pool
 }
 
+// figures are what every drover decision shows: the targets, the forecast
+// (rate, window mean, trend, peak, burst head), the learned figures (perf,
+// start and create times and whether they are measured or priors) and
+// the knob (slo_target and the z it sets).
 func (c *droverCtx) figures() []Figure {
-	return figs("R", c.R, "P", c.P, "rate", round(c.dm.rate), "burst", round(c.dm.burst),
-		"span_s", c.dm.span, "backlog", round(c.backlog), "perf", c.p, "ready", len(c.f.ready),
-		"start_s", c.ts, "create_s", c.tc)
+	g := c.f.groups[0]
+	return figs("R", c.R, "P", c.P,
+		"rate", round(c.dm.rate), "long_rate", round(c.dm.longRate), "trend", round(c.dm.trend), "peak", round(c.dm.peak),
+		"burst", round(c.dm.burst), "span_s", c.dm.span, "backlog", round(c.backlog), "ready", len(c.f.ready),
+		"perf", c.p, "perf_measured", b2f(g.measured), "start_s", c.ts, "create_s", c.tc,
+		"timing_samples", g.in.Timing.Samples, "slo_target", c.sloTarget, "z", round2(c.dm.z))
 }
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 func round(x float64) float64 { return math.Round(x) }
 
@@ -59,10 +70,24 @@ func (d *Drover) endpoint(ep *EndpointInput, em *EndpointMemory, mem *Memory, f 
 	acts = append(acts, d.scaleUp(c)...)
 	down, held := d.scaleDown(c)
 	acts = append(acts, down...)
-	note.Text, note.Figures = "drover targets", c.figures()
+	g := f.groups[0]
+	perfFrom, timeFrom := "prior", "priors"
+	if g.measured {
+		perfFrom = "measured"
+	}
+	if n := g.in.Timing.Samples; n > 0 {
+		timeFrom = fmt.Sprintf("measured, %d samples", n)
+	}
+	note.Text = fmt.Sprintf("drover: ready R %d, pool P %d for slo_target %g; forecast %.0f load/s, burst head %.0f; perf %.0f (%s), start %s and create %s (%s)",
+		c.R, c.P, c.sloTarget, c.dm.rate, c.dm.burst, c.p, perfFrom, secs(c.ts), secs(c.tc), timeFrom)
+	note.Figures = c.figures()
 	if held {
-		note.Text += fmt.Sprintf("; scale-down held: new leader, %s of fresh load < window %s",
-			secs(now.Sub(mem.Started)), secs(d.cfg.Window))
+		why := "has seen traffic"
+		if !em.LastActive.After(mem.Started) {
+			why = "is idle but new"
+		}
+		note.Text += fmt.Sprintf("; scale-down held: the new leader %s, with %s of load history < window %s",
+			why, secs(time.Duration(len(ep.Load.History))*time.Second), secs(d.cfg.Window))
 	}
 	return acts, note
 }
@@ -80,11 +105,17 @@ func (d *Drover) context(ep *EndpointInput, f *fleet, em *EndpointMemory, mem *M
 	// to see it, one start time to add stopped workers, then the SLO wait.
 	span := int(math.Ceil(1 + c.ts.Seconds() + slo))
 	c.slo = slo
-	c.dm = newDemand(ep.Load.History, span, int(math.Ceil(slo)), int(d.cfg.Window/time.Second), int(d.cfg.PoolWindow/time.Second))
+	c.sloTarget = e.SLOTarget
+	if c.sloTarget <= 0 {
+		c.sloTarget = fsm.DefaultSLOTarget
+	}
+	c.dm = newDemand(ep.Load.History, span, int(math.Ceil(slo)), int(d.cfg.Window/time.Second), int(d.cfg.PoolWindow/time.Second), zFor(c.sloTarget))
 	c.R = d.need(c)
 	// The pool covers the reactive need at the recent peak from a cold
 	// start: the peak rate plus the backlog one start time at that rate
 	// leaves, drained within the SLO wait.
+	// cold_workers is the user's floor, as Vast documents it: at least
+	// that many loaded workers, traffic or not (0 keeps none).
 	c.P = max(int(e.ColdWorkers), ceilDiv(e.MinColdLoad, c.p), ceilDiv(c.dm.peak*(1+c.ts.Seconds()/slo), c.p))
 	c.P = min(c.P, f.max)
 	return c
@@ -221,10 +252,27 @@ func (d *Drover) createNeed(c *droverCtx, etas []time.Duration, started int) (in
 	return d.floors(c, rc, bc), bc
 }
 
+// holdDown reports whether scale-down waits for history after a leader
+// change. It waits only for a reason: the new leader has less than a
+// Window of load history and has seen traffic (arrivals, a queue or work
+// in flight) it cannot yet put in context. An endpoint that has been idle
+// for the whole time this leader has led (and at least one ski-rental
+// hold) has no load the missing history could hide, so its idle workers go
+// as they would on any tick.
+func (d *Drover) holdDown(c *droverCtx, hold time.Duration) bool {
+	since := c.now.Sub(c.mem.Started)
+	if since >= d.cfg.Window || len(c.f.ep.Load.History) >= int(d.cfg.Window/time.Second) {
+		return false
+	}
+	quiet := !c.em.LastActive.After(c.mem.Started)
+	return !quiet || since < hold
+}
+
 // scaleDown drains then stops ready workers beyond R once the excess has
 // lasted a start's worth of cost, and destroys stopped workers beyond the
-// pool once keeping them has cost as much as re-creating one. After a
-// leader change it holds both until a full window of fresh load.
+// pool once keeping them has cost as much as re-creating one (at most a
+// pool window). After a leader change it holds both while holdDown says
+// so.
 func (d *Drover) scaleDown(c *droverCtx) ([]Action, bool) {
 	f := c.f
 	fg := c.figures()
@@ -237,14 +285,14 @@ func (d *Drover) scaleDown(c *droverCtx) ([]Action, bool) {
 			acts = append(acts, f.action(Stop, r, fmt.Sprintf("drain timed out after %s: stop", secs(age)), fg))
 		}
 	}
-	if c.now.Sub(c.mem.Started) < d.cfg.Window {
+	// Ski rental: an idle ready worker costs 1/s; stopping it and needing it
+	// back costs a start. Keep it until it has idled that long.
+	hold := time.Duration(float64(c.ts) / (1 - d.cfg.StoppedPrice))
+	if d.holdDown(c, hold) {
 		c.em.DownSince, c.em.PoolOver = time.Time{}, time.Time{}
 		return acts, true
 	}
 	excess := len(f.ready) - c.R
-	// Ski rental: an idle ready worker costs 1/s; stopping it and needing it
-	// back costs a start. Keep it until it has idled that long.
-	hold := time.Duration(float64(c.ts) / (1 - d.cfg.StoppedPrice))
 	if held := overFor(&c.em.DownSince, excess > 0, c.now); excess > 0 && held >= hold {
 		for _, r := range f.leastUseful(f.ready)[:excess] {
 			if r.w.Busy() {
@@ -257,8 +305,11 @@ func (d *Drover) scaleDown(c *droverCtx) ([]Action, bool) {
 	loaded := len(f.ready) + len(f.draining) + len(f.starting) + len(f.loading) + len(f.stopped)
 	extra := min(loaded-c.P, len(f.stopped))
 	// Ski rental again: a stopped worker costs StoppedPrice/s; re-creating
-	// it costs a create time at full price.
-	keep := time.Duration(float64(c.tc) / d.cfg.StoppedPrice)
+	// it costs a create time at full price. But P already covers the peak
+	// of the whole pool window: a worker beyond it for that long is one the
+	// load has not asked for in a pool window (a cold start's drain, a
+	// burst that did not recur), so it goes after at most a pool window.
+	keep := min(time.Duration(float64(c.tc)/d.cfg.StoppedPrice), d.cfg.PoolWindow)
 	if held := overFor(&c.em.PoolOver, extra > 0, c.now); extra > 0 && held >= keep {
 		reason := fmt.Sprintf("loaded %d > pool P %d for %s: destroy stopped beyond the pool", loaded, c.P, secs(held))
 		for _, r := range f.leastUseful(f.stopped)[:extra] {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/drover-io/drover/fsm"
 )
 
 // demand is drover's short-term model of one endpoint's load, built from
@@ -13,21 +15,29 @@ type demand struct {
 	rate     float64 // forecast arrival rate (load/s): a floor
 	short    float64 // mean rate over the SLO wait (the reactive loop's signal)
 	peak     float64 // largest mean rate of one span over the pool window
-	longRate float64 // mean over the statistics window (at least a span's worth)
+	longRate float64 // mean over the statistics window (at least the SLO wait's worth)
 	trend    float64 // load/s per second, from the last two minutes
 	react    int     // seconds until a start issued now serves: tick + start time
 	burst    float64 // high-quantile load of the burst head ready workers absorb alone
+	z        float64 // the quantile's standard deviations, from slo_target
 }
 
-// zMargin is how many standard deviations of burst-head load drover
-// provisions for: the one-sided 97.7 % point of a normal.
-const zMargin = 2.0
+// zFor is how many standard deviations of burst-head load drover
+// provisions for to meet slo_target: the one-sided slo_target quantile of a
+// normal (0.95 → 1.64, 0.99 → 2.33), slo_target ≤ 0 meaning the default.
+func zFor(sloTarget float64) float64 {
+	if sloTarget <= 0 {
+		sloTarget = fsm.DefaultSLOTarget
+	}
+	sloTarget = math.Min(math.Max(sloTarget, 0.5), 0.9999)
+	return math.Sqrt2 * math.Erfinv(2*sloTarget-1)
+}
 
 // newDemand builds the model. span is the sizing window in seconds, slo
 // the SLO wait, window the statistics window and pool the peak look-back.
 // react (span − slo) is how long a burst runs on the ready workers alone.
-func newDemand(h []float64, span, slo, window, pool int) demand {
-	d := demand{span: span, react: span - slo}
+func newDemand(h []float64, span, slo, window, pool int, z float64) demand {
+	d := demand{span: span, react: span - slo, z: z}
 	r60, rWin := meanRate(h, 60), meanRate(h, window)
 	if len(h) >= 120 {
 		d.trend = (r60 - meanRate(h[:len(h)-60], 60)) / 60
@@ -38,27 +48,29 @@ func newDemand(h []float64, span, slo, window, pool int) demand {
 	ahead := r60 + math.Max(0, d.trend)*(30+float64(span)/2)
 	d.rate = max(ahead, meanRate(h, span), rWin)
 	d.short = meanRate(h, slo)
-	d.burst = burstHead(h, d.react-slo, pool)
+	d.burst = burstHead(h, d.react-slo, pool, z)
 	for _, s := range spanSums(h, span, pool) {
 		d.peak = max(d.peak, s/float64(span))
 	}
-	// The window's mean, trusting no less than a span of history: one
-	// second of a new endpoint's load is not a rate to commit creates on.
+	// The window's mean, trusting no less than the SLO wait of history:
+	// one second of a new endpoint's load is not a rate to commit creates
+	// on, but waiting longer than the SLO wait to commit them makes every
+	// cold-start request behind them late.
 	n := min(len(h), window)
 	for _, x := range h[len(h)-n:] {
 		d.longRate += x
 	}
-	d.longRate /= float64(max(n, span, 1))
+	d.longRate /= float64(max(n, slo, 1))
 	return d
 }
 
 // burstHead is the load a burst brings in its first head seconds (the
 // requests that must start before a start issued at the burst's first
-// tick lands, to wait no more than the SLO): the mean plus zMargin standard
+// tick lands, to wait no more than the SLO): the mean plus z standard
 // deviations of every head-second window of the last window seconds. It is
 // measured on whole windows, not extrapolated from single seconds, because
 // bursty arrivals are correlated from one second to the next.
-func burstHead(h []float64, head, window int) float64 {
+func burstHead(h []float64, head, window int, z float64) float64 {
 	if head <= 0 {
 		return 0
 	}
@@ -70,7 +82,7 @@ func burstHead(h []float64, head, window int) float64 {
 	for _, x := range sums {
 		m += x
 	}
-	return m/float64(len(sums)) + zMargin*stddev(sums)
+	return m/float64(len(sums)) + z*stddev(sums)
 }
 
 // spanSums returns the load of every span-second sliding window inside the
