@@ -136,7 +136,10 @@ func (d *Drover) need(c *droverCtx) int {
 		etas = append(etas, c.eta(r, r.g.create))
 	}
 	bs := projectBacklog(c.backlog, c.dm.short, c.p, len(c.f.ready), etas, c.ts)
-	if bs > 0 {
+	// A projected backlog the ready workers drain within half the SLO wait
+	// is queueing noise, not a surge: requests behind it are still on time
+	// (the other half is the projection's margin).
+	if bs > float64(len(c.f.ready))*c.p*c.slo/2 {
 		n = max(n, ceilDiv(bs/c.slo+c.dm.short, c.p))
 	}
 	return d.floors(c, n, c.backlog)
