@@ -18,7 +18,7 @@ BENCH_PKGS ?= ./fsm/... ./cluster/... ./edge/ ./cmd/drover/ ./worker/token/
 FUZZ_TARGETS ?= ./fsm:FuzzDecodeCommand ./edge:FuzzRouteRequest ./edge:FuzzWorkerStatus ./worker/token:FuzzVerify
 FUZZ_TIME ?= 20s
 
-.PHONY: all build test vet fmt-check imports-check check run bench fuzz clean jepsen jepsen-quick jepsen-deps haproxy-deps
+.PHONY: all build test vet fmt-check imports-check check run bench bench-sched fuzz clean jepsen jepsen-quick jepsen-deps haproxy-deps
 
 all: build
 
@@ -61,6 +61,13 @@ check: vet fmt-check imports-check
 
 run: build
 	bin/drover dev
+
+# The scheduler's full workload corpus: every policy on every cell (traces,
+# patterns × speedup × rate scale, generated workloads), one table and the
+# worst cell per policy. `make test` runs the short corpus (scheduler/sim's
+# TestShortCorpusDominance).
+bench-sched:
+	$(GO) run ./cmd/drover sim --corpus --policy vast,kpa,drover,oracle
 
 bench:
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem $(BENCH_PKGS)

@@ -125,6 +125,12 @@ func (d *Drover) context(ep *EndpointInput, f *fleet, em *EndpointMemory, mem *M
 // the queue says so (the forecast is a floor, never a ceiling).
 func (d *Drover) need(c *droverCtx) int {
 	n := max(c.dm.workersFor(c.backlog, c.p), c.dm.burstWorkers(c.backlog, c.p))
+	if c.dm.silent && c.backlog == 0 && c.f.ep.Load.InFlight == 0 {
+		// Silence for a whole span: the forecast's floors (window mean,
+		// burst hedge) describe traffic that has stopped. Idle ready
+		// workers go; the stopped pool covers the return with starts.
+		n = 0
+	}
 	// Reactive: the backlog when a start issued now lands (given the
 	// starts and creates landing before it), drained within the SLO wait
 	// while serving the current rate.

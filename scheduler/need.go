@@ -20,6 +20,32 @@ type demand struct {
 	react    int     // seconds until a start issued now serves: tick + start time
 	burst    float64 // high-quantile load of the burst head ready workers absorb alone
 	z        float64 // the quantile's standard deviations, from slo_target
+	// quiet is how many seconds nothing has arrived; longestGap the longest
+	// such silence between arrivals in the pool window before it; silent
+	// that the current silence is longer than both that and a span.
+	quiet, longestGap int
+	silent            bool
+}
+
+// silence returns the current trailing run of empty seconds of h and the
+// longest run of empty seconds between two arrivals in the last look
+// seconds before it: the endpoint's own burst gaps.
+func silence(h []float64, look int) (quiet, longest int) {
+	i := len(h) - 1
+	for i >= 0 && h[i] == 0 {
+		i--
+	}
+	quiet = len(h) - 1 - i
+	start := max(0, len(h)-look)
+	run := 0
+	for ; i >= start; i-- {
+		if h[i] == 0 {
+			run++
+			continue
+		}
+		longest, run = max(longest, run), 0
+	}
+	return quiet, longest
 }
 
 // zFor is how many standard deviations of burst-head load drover
@@ -48,6 +74,8 @@ func newDemand(h []float64, span, slo, window, pool int, z float64) demand {
 	ahead := r60 + math.Max(0, d.trend)*(30+float64(span)/2)
 	d.rate = max(ahead, meanRate(h, span), rWin)
 	d.short = meanRate(h, slo)
+	d.quiet, d.longestGap = silence(h, len(h))
+	d.silent = len(h) >= span && d.quiet > max(d.longestGap, span)
 	d.burst = burstHead(h, d.react-slo, pool, z)
 	for _, s := range spanSums(h, span, pool) {
 		d.peak = max(d.peak, s/float64(span))

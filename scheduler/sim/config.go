@@ -19,6 +19,9 @@ type Config struct {
 	StoppedPrice float64       // per worker-second stopped; zero: 0.05
 	SLO          time.Duration // queue wait target; zero: 10 s
 	Bucket       time.Duration // the oracle's bucket; zero: 10 s
+	// Tail is how long the replay runs on after the last arrival; zero:
+	// the SLO wait (the last request's chance). Idle-cost tests set it.
+	Tail time.Duration
 	// CreateFail, CreateHang and StartFail are the sim provider's failure
 	// shares (zero: none).
 	CreateFail, CreateHang, StartFail float64

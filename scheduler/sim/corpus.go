@@ -257,7 +257,7 @@ func RunCorpus(cells []Cell, variants []Variant, progress io.Writer) (CorpusRepo
 		}
 		cr := CellResult{Cell: c.Name, Group: c.Group, Requests: len(c.Reqs)}
 		for _, v := range variants {
-			cfg := c.Cfg
+			cfg := c.Cfg.withDefaults()
 			e := cfg.endpoint()
 			if err := v.apply(&e); err != nil {
 				return rep, err

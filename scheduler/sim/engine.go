@@ -83,17 +83,18 @@ func runPolicy(pol scheduler.Policy, reqs []Request, cfg Config) Result {
 	}
 	r.clock.Set(at(end))
 	r.res.GPUSeconds = r.fleet.Billed()
-	r.res.score(r.srv, cfg.SLO.Seconds())
+	r.res.score(r.srv, cfg.SLO.Seconds(), cfg.CreateDelay.Seconds())
 	return r.res
 }
 
-// endOf is when the replay ends: the last arrival plus the SLO wait, so the
-// last request has its chance; whatever is still queued then is unserved.
+// endOf is when the replay ends: the last arrival plus the SLO wait (or
+// the Tail, if longer), so the last request has its chance; whatever is
+// still queued then is unserved.
 func endOf(reqs []Request, cfg Config) float64 {
 	if len(reqs) == 0 {
 		return 0
 	}
-	return reqs[len(reqs)-1].At + cfg.SLO.Seconds()
+	return reqs[len(reqs)-1].At + max(cfg.SLO, cfg.Tail).Seconds()
 }
 
 func at(t float64) time.Time { return epoch.Add(time.Duration(t * float64(time.Second))) }

@@ -16,11 +16,15 @@ type Result struct {
 	Name          string  `json:"name"`
 	GPUSeconds    float64 `json:"gpu_seconds"`
 	SLOAttainment float64 `json:"slo_attainment"` // share of all requests served within the SLO
-	P50Wait       float64 `json:"p50_wait_s"`     // over served requests
-	P99Wait       float64 `json:"p99_wait_s"`
-	Unserved      int     `json:"unserved"`
-	Actions       Actions `json:"actions"`
-	Ready         []int   `json:"-"` // ready workers at each tick (for the plot)
+	// SLOAfterCreate is the same share over the requests that arrive after
+	// the first create time (no policy can serve earlier ones from an
+	// empty fleet).
+	SLOAfterCreate float64 `json:"slo_after_create"`
+	P50Wait        float64 `json:"p50_wait_s"` // over served requests
+	P99Wait        float64 `json:"p99_wait_s"`
+	Unserved       int     `json:"unserved"`
+	Actions        Actions `json:"actions"`
+	Ready          []int   `json:"-"` // ready workers at each tick (for the plot)
 }
 
 // Actions counts the provider actions a policy took.
@@ -32,10 +36,16 @@ type Actions struct {
 }
 
 // score fills the service figures from the server's waits.
-func (r *Result) score(s *server, slo float64) {
+func (r *Result) score(s *server, slo, createTime float64) {
 	var served []float64
-	within := 0
-	for _, w := range s.waits {
+	within, late, lateWithin := 0, 0, 0
+	for i, w := range s.waits {
+		if s.reqs[i].At >= createTime {
+			late++
+			if !math.IsNaN(w) && w <= slo+1e-9 {
+				lateWithin++
+			}
+		}
 		if math.IsNaN(w) {
 			r.Unserved++
 			continue
@@ -47,6 +57,9 @@ func (r *Result) score(s *server, slo float64) {
 	}
 	if n := len(s.waits); n > 0 {
 		r.SLOAttainment = float64(within) / float64(n)
+	}
+	if late > 0 {
+		r.SLOAfterCreate = float64(lateWithin) / float64(late)
 	}
 	slices.Sort(served)
 	r.P50Wait, r.P99Wait = quantile(served, 0.5), quantile(served, 0.99)
@@ -112,7 +125,7 @@ func runOracle(reqs []Request, cfg Config) Result {
 		res.Ready = append(res.Ready, n)
 		srv.serveUntil(math.Min(t+1, end))
 	}
-	res.score(srv, cfg.SLO.Seconds())
+	res.score(srv, cfg.SLO.Seconds(), cfg.CreateDelay.Seconds())
 	return res
 }
 
