@@ -70,6 +70,13 @@ func (o *Overlay) peerLoop() {
 func (o *Overlay) syncPeers(peers map[string]string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	select {
+	case <-o.stop:
+		// close has run or waits for the lock: a link started now would
+		// outlive it (and hang its wait for the goroutines).
+		return
+	default:
+	}
 	for id, l := range o.links {
 		if addr, ok := peers[id]; !ok || addr != l.addr {
 			l.close()

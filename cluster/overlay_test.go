@@ -408,3 +408,19 @@ func BenchmarkOverlayReport(b *testing.B) {
 		o.Report(r)
 	}
 }
+
+// TestOverlaySyncPeersAfterClose: a peer sync that runs after close (the
+// peer loop can be past its stop check when close runs) starts no link,
+// so nothing outlives close. It once left a link's goroutine that made the
+// next Shutdown wait forever.
+func TestOverlaySyncPeersAfterClose(t *testing.T) {
+	o := newOverlay(overlayConfig{Self: "n1"})
+	o.close()
+	o.syncPeers(map[string]string{"n2": "127.0.0.1:1"})
+	o.mu.Lock()
+	n := len(o.links)
+	o.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("syncPeers after close started %d links, want 0", n)
+	}
+}
