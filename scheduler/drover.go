@@ -38,6 +38,7 @@ type droverCtx struct {
 	slo     float64 // the SLO wait (target_queue_time), seconds
 	// sloTarget is the knob: the share of requests to serve within slo.
 	sloTarget float64
+	late      float64 // measured share of busy ticks with a late request (decaying)
 	R         int // ready workers needed now
 	P         int // loaded workers (ready + stopped + in progress) for the cold pool
 }
@@ -52,7 +53,7 @@ func (c *droverCtx) figures() []Figure {
 		"rate", round(c.dm.rate), "long_rate", round(c.dm.longRate), "trend", round(c.dm.trend), "peak", round(c.dm.peak),
 		"burst", round(c.dm.burst), "span_s", c.dm.span, "backlog", round(c.backlog), "ready", len(c.f.ready),
 		"perf", c.p, "perf_measured", b2f(g.measured), "start_s", c.ts, "create_s", c.tc,
-		"timing_samples", g.in.Timing.Samples, "slo_target", c.sloTarget, "z", round2(c.dm.z))
+		"timing_samples", g.in.Timing.Samples, "slo_target", c.sloTarget, "late_share", round2(c.late), "z", round2(c.dm.z))
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
@@ -109,7 +110,9 @@ func (d *Drover) context(ep *EndpointInput, f *fleet, em *EndpointMemory, mem *M
 	if c.sloTarget <= 0 {
 		c.sloTarget = fsm.DefaultSLOTarget
 	}
-	c.dm = newDemand(ep.Load.History, span, int(math.Ceil(slo)), int(d.cfg.Window/time.Second), int(d.cfg.PoolWindow/time.Second), zFor(c.sloTarget))
+	c.late = d.measureLate(ep, em, slo)
+	c.dm = newDemand(ep.Load.History, span, int(math.Ceil(slo)), int(d.cfg.Window/time.Second), int(d.cfg.PoolWindow/time.Second),
+		zFor(c.sloTarget)+lateBoost(c.late, c.sloTarget))
 	c.R = d.need(c)
 	// The pool covers the reactive need at the recent peak from a cold
 	// start: the peak rate plus the backlog one start time at that rate
@@ -259,6 +262,38 @@ func (d *Drover) createNeed(c *droverCtx, etas []time.Duration, started int) (in
 	span := float64(c.dm.span)
 	rc := max(ceilDiv(bc+rate*span, c.p*span), ceilDiv(bc/c.slo+rate, c.p))
 	return d.floors(c, rc, bc), bc
+}
+
+// measureLate updates the endpoint's decaying tick counts and returns the
+// share of recent busy ticks on which the oldest queued request was past
+// the SLO wait: drover's online measurement of how it is doing against
+// slo_target.
+func (d *Drover) measureLate(ep *EndpointInput, em *EndpointMemory, slo float64) float64 {
+	decay := math.Exp(-1 / d.cfg.PoolWindow.Seconds())
+	em.LateTicks *= decay
+	em.BusyTicks *= decay
+	h := ep.Load.History
+	if (len(h) > 0 && h[len(h)-1] > 0) || ep.Load.Queued > 0 {
+		em.BusyTicks++
+		if ep.Load.OldestWait.Seconds() > slo {
+			em.LateTicks++
+		}
+	}
+	if em.BusyTicks < 1 {
+		return 0
+	}
+	return em.LateTicks / em.BusyTicks
+}
+
+// lateBoost is the correction the measurement asks for: none while the
+// late share is within 1 − slo_target, then one more standard deviation of
+// burst hedge per multiple of the allowance missed, at most two.
+func lateBoost(late, sloTarget float64) float64 {
+	allow := 1 - sloTarget
+	if allow <= 0 || late <= allow {
+		return 0
+	}
+	return math.Min(late/allow-1, 2)
 }
 
 // holdDown reports whether scale-down waits for history after a leader

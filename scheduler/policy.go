@@ -99,6 +99,11 @@ type EndpointMemory struct {
 	PanicUntil time.Time `json:"panic_until"` // kpa: panicking until
 	DownSince  time.Time `json:"down_since"`  // drover: ready capacity above need since
 	PoolOver   time.Time `json:"pool_over"`   // drover: loaded beyond the pool since
+	// LateTicks and BusyTicks are drover's decaying counts (time constant:
+	// the pool window) of ticks with traffic and of those whose oldest
+	// queued request had waited past the SLO: its online SLO measurement.
+	LateTicks float64 `json:"late_ticks"`
+	BusyTicks float64 `json:"busy_ticks"`
 	LastTick   time.Time `json:"last_tick"`   // the previous tick's Now
 	// ColdPending is how many of vast's cold-pool creates have not landed;
 	// Loading the ids of the workers that were loading at LastTick.

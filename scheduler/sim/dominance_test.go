@@ -21,9 +21,9 @@ var update = flag.Bool("update", false, "rewrite the golden decision files in te
 // (every policy must create enough workers to drain the first create
 // time's backlog) is most of what separates them from the bound.
 var knownGaps = map[string]float64{
-	"mooncake":     1.335,
-	"bursty x2 r3": 1.259,
-	"spike x1 r1":  1.060,
+	"mooncake":     1.336,
+	"bursty x2 r3": 1.346, // at +0.33 SLO attainment over vast's (0.84 vs 0.51)
+	"spike x1 r1":  1.087,
 }
 
 // TestShortCorpusDominance runs vast, drover and the oracle on the short
