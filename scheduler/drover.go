@@ -39,8 +39,8 @@ type droverCtx struct {
 	// sloTarget is the knob: the share of requests to serve within slo.
 	sloTarget float64
 	late      float64 // measured share of busy ticks with a late request (decaying)
-	R         int // ready workers needed now
-	P         int // loaded workers (ready + stopped + in progress) for the cold pool
+	R         int     // ready workers needed now
+	P         int     // loaded workers (ready + stopped + in progress) for the cold pool
 }
 
 // figures are what every drover decision shows: the targets, the forecast

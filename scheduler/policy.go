@@ -102,9 +102,9 @@ type EndpointMemory struct {
 	// LateTicks and BusyTicks are drover's decaying counts (time constant:
 	// the pool window) of ticks with traffic and of those whose oldest
 	// queued request had waited past the SLO: its online SLO measurement.
-	LateTicks float64 `json:"late_ticks"`
-	BusyTicks float64 `json:"busy_ticks"`
-	LastTick   time.Time `json:"last_tick"`   // the previous tick's Now
+	LateTicks float64   `json:"late_ticks"`
+	BusyTicks float64   `json:"busy_ticks"`
+	LastTick  time.Time `json:"last_tick"` // the previous tick's Now
 	// ColdPending is how many of vast's cold-pool creates have not landed;
 	// Loading the ids of the workers that were loading at LastTick.
 	ColdPending int      `json:"cold_pending"`
