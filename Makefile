@@ -18,7 +18,7 @@ BENCH_PKGS ?= ./fsm/... ./cluster/... ./edge/ ./cmd/drover/ ./worker/token/
 FUZZ_TARGETS ?= ./fsm:FuzzDecodeCommand ./edge:FuzzRouteRequest ./edge:FuzzWorkerStatus ./worker/token:FuzzVerify
 FUZZ_TIME ?= 20s
 
-.PHONY: all build test vet fmt-check imports-check check run bench bench-sched fuzz clean jepsen jepsen-quick jepsen-deps haproxy-deps
+.PHONY: chromium-deps all build test vet fmt-check imports-check check run bench bench-sched fuzz clean jepsen jepsen-quick jepsen-deps haproxy-deps
 
 all: build
 
@@ -29,6 +29,7 @@ test: check haproxy-deps
 	$(GO) test -race $(RACE_PKGS)
 	$(GO) test -race -skip '^TestE2E' ./cluster/
 	$(GO) test -p 1 -timeout $(PROC_TIMEOUT) -run '^TestE2E' ./cluster/...
+	$(MAKE) chromium-deps
 	$(GO) test -p 1 -timeout $(PROC_TIMEOUT) ./cmd/...
 	$(MAKE) jepsen-quick
 
@@ -68,6 +69,13 @@ run: build
 # TestShortCorpusDominance).
 bench-sched:
 	$(GO) run ./cmd/drover sim --corpus --policy vast,kpa,drover,oracle
+
+# Debian's chromium for the dashboard's browser test (cmd/drover
+# TestDashboardInBrowser), installed only when missing, without recommends.
+chromium-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium) || \
+		echo "chromium could not be installed: TestDashboardInBrowser will skip"
 
 bench:
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem $(BENCH_PKGS)

@@ -25,6 +25,10 @@ type Config struct {
 	// GossipBind is the memberlist host:port (TCP and UDP). Port 0 picks one.
 	// GossipAdvertise is what peers gossip to; "" means the bound address.
 	GossipBind, GossipAdvertise string
+	// HTTPAdvertise is the node's HTTP API address (host:port) as other
+	// nodes and operators reach it; it is gossiped for `drover members`
+	// and the dashboard. "" means not advertised.
+	HTTPAdvertise string
 
 	// Join is a list of gossip seed addresses, retried until one answers.
 	Join []string

@@ -20,6 +20,7 @@ type memberMeta struct {
 	ID           string `json:"id"`
 	Cluster      string `json:"cluster_id"`
 	ClusterAddr  string `json:"cluster"`
+	HTTPAddr     string `json:"http,omitempty"` // where its HTTP API answers (the dashboard asks it)
 	NonVoter     bool   `json:"nonvoter,omitempty"`
 	Bootstrapped bool   `json:"bootstrapped,omitempty"` // has Raft state
 	Expect       int    `json:"expect,omitempty"`

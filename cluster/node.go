@@ -80,7 +80,7 @@ func New(cfg Config) (*Node, error) {
 		st.close()
 		return nil, err
 	}
-	meta := memberMeta{ID: cfg.ID, Cluster: n.cfg.ClusterID, ClusterAddr: n.mux.Addr(), NonVoter: cfg.NonVoter, Bootstrapped: hasState, Expect: cfg.BootstrapExpect}
+	meta := memberMeta{ID: cfg.ID, Cluster: n.cfg.ClusterID, ClusterAddr: n.mux.Addr(), HTTPAddr: cfg.HTTPAdvertise, NonVoter: cfg.NonVoter, Bootstrapped: hasState, Expect: cfg.BootstrapExpect}
 	n.gossip, err = startGossip(n.cfg, meta, n.events, logw, n.log)
 	if err != nil {
 		n.raft.Shutdown().Error()

@@ -67,8 +67,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		default:
 			methodNotAllowed(ctx, "GET, POST")
 		}
+	case pathDashboard:
+		s.only(ctx, fasthttp.MethodGet, s.admin(s.handleDashboard))
 	default:
-		if !s.routeSched(ctx, path) {
+		if !s.routeMembers(ctx, strings.TrimSuffix(path, "/")) && !s.routeUI(ctx, path) && !s.routeSched(ctx, path) {
 			writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "no such path")
 		}
 	}

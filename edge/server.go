@@ -163,6 +163,7 @@ type Server struct {
 	signMu       sync.Mutex
 	badKeyLogged atomic.Bool
 	unknownRegs  atomic.Int64 // unix second << 16 | registrations with unknown tokens in it
+	hist         *history     // the dashboard's last hour, sampled while serving
 }
 
 // New returns a Server over the given dependencies; zero Config fields take
@@ -171,7 +172,7 @@ func New(cfg Config, replica Replica, writer Writer, reader Reader, cl Cluster) 
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, replica: replica, writer: writer,
 		reader: reader, cluster: cl, dp: cfg.DataPlane,
-		ids: newIDGen(cfg.DataPlane.NodeIndex, cfg.DataPlane.Now())}
+		ids: newIDGen(cfg.DataPlane.NodeIndex, cfg.DataPlane.Now()), hist: newHistory()}
 	s.metrics = newMetrics(s)
 	s.srv = &fasthttp.Server{
 		Handler:                      s.handle,
@@ -202,6 +203,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.mu.Unlock()
+	go s.hist.run(s)
+	defer s.hist.close()
 	err := s.srv.Serve(ln)
 	if errors.Is(err, net.ErrClosed) {
 		return nil
@@ -226,6 +229,7 @@ func (s *Server) Shutdown() error {
 	if !serving {
 		return ErrNotServing
 	}
+	s.hist.close()
 	return s.srv.Shutdown()
 }
 

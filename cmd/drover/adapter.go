@@ -36,3 +36,26 @@ func (c edgeCluster) Status() edge.Status {
 		Refused:       s.Refused,
 	}
 }
+
+var _ edge.Membership = edgeCluster{}
+
+// Members copies the gossip member list.
+func (c edgeCluster) Members() []edge.Member {
+	ms := c.Node.Members()
+	out := make([]edge.Member, len(ms))
+	for i, m := range ms {
+		out[i] = edge.Member{ID: m.ID, GossipAddr: m.GossipAddr, ClusterAddr: m.ClusterAddr,
+			HTTPAddr: m.HTTPAddr, NonVoter: m.NonVoter, Self: m.Self}
+	}
+	return out
+}
+
+// RaftPeers copies the Raft configuration.
+func (c edgeCluster) RaftPeers() []edge.RaftPeer {
+	ps := c.Node.RaftPeers()
+	out := make([]edge.RaftPeer, len(ps))
+	for i, p := range ps {
+		out[i] = edge.RaftPeer{ID: p.ID, Address: p.Address, Voter: p.Voter, Leader: p.Leader, Alive: p.Alive}
+	}
+	return out
+}

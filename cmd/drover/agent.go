@@ -85,6 +85,7 @@ func startAgent(ac agentConfig, logger *slog.Logger) (*cluster.Node, *edge.Serve
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("http listener: %w", err)
 	}
+	cfg.HTTPAdvertise = advertisedHTTP(ln.Addr().String(), cfg.ClusterAdvertise, cfg.ClusterBind)
 	if cfg.Scheduler, err = schedulerConfig(ac.Sched, ln.Addr().String(), logger); err != nil {
 		ln.Close()
 		return nil, nil, nil, err

@@ -38,6 +38,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "warn", "log level of the nodes (their logs go to stderr, prefixed with the node id)")
 	keep := fs.Bool("keep", false, "keep the temporary data directories on exit")
 	wait := fs.Duration("wait", time.Minute, "how long to wait for a leader")
+	workerTTL := fs.Duration("worker-ttl", 30*time.Second, "the nodes' --worker-ttl: a demo worker with no report for this long is marked lost")
 	withDemo := fs.Bool("demo", true, "also create an endpoint with a static group and run 3 drover workers in front of fake models")
 	if err := fs.Parse(args); err != nil {
 		return cliFail(stderr, "dev", err)
@@ -55,7 +56,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 			os.RemoveAll(dir)
 		}
 	}
-	token, nodes, err := planDevCluster(dir, 3, *logLevel)
+	token, nodes, err := planDevCluster(dir, 3, *logLevel, *workerTTL)
 	if err != nil {
 		cleanup()
 		return cliFail(stderr, "dev", err)
@@ -106,7 +107,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 // admin token, and makes the cluster's secrets in dir/pki (a CA, a
 // certificate per node and a gossip key), so that the local cluster runs
 // the secure configuration like any other.
-func planDevCluster(dir string, n int, logLevel string) (string, []*devNode, error) {
+func planDevCluster(dir string, n int, logLevel string, workerTTL time.Duration) (string, []*devNode, error) {
 	kit, err := pki.NewKit(filepath.Join(dir, "pki"), "")
 	if err != nil {
 		return "", nil, err
@@ -140,7 +141,7 @@ func planDevCluster(dir string, n int, logLevel string) (string, []*devNode, err
 		nd.args = []string{"agent", "--id", nd.id, "--data-dir", nd.dir,
 			"--http", nd.http, "--cluster", nd.cluster, "--gossip", nd.goss,
 			"--bootstrap-expect", fmt.Sprint(n), "--join", strings.Join(join, ","),
-			"--log-level", logLevel}
+			"--log-level", logLevel, "--worker-ttl", workerTTL.String()}
 		secure, err := kit.AgentArgs(nd.id)
 		if err != nil {
 			return "", nil, err

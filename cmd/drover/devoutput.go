@@ -36,8 +36,9 @@ The admin token is printed only this once. In another terminal:
   bin/drover group list
   bin/drover endpoint create --set endpoint_name=another --set max_workers=4
 
+Dashboard: http://%s/ui/ (every node serves it; log in with the admin token)
 Ctrl-C stops all nodes and removes their data.
-`, dir, dir, addrEnv, strings.Join(addrs, ","), adminTokenEnv, token)
+`, dir, dir, addrEnv, strings.Join(addrs, ","), adminTokenEnv, token, addrs[0])
 	return b.String()
 }
 
