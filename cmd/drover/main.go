@@ -23,6 +23,8 @@ commands:
   endpoint create|list|get|update|delete manage endpoints
   group    create|list|get|update|delete manage worker groups
   cluster  status|remove ID              show or change cluster membership
+  members                                the gossip member list (addresses, role)
+  operator raft list-peers|remove-peer ID  the Raft configuration with health; remove a server
   snapshot save FILE|restore FILE        back up or restore the whole state
   tls      ca create | cert create --server|--client   make the cluster's CA and node certificates
   keygen                                 print a new gossip key
@@ -60,6 +62,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runObjects(groupResource, rest, stdout, stderr)
 	case "cluster":
 		return runCluster(rest, stdout, stderr)
+	case "members":
+		return runMembers(rest, stdout, stderr)
+	case "operator":
+		return runOperator(rest, stdout, stderr)
 	case "snapshot":
 		return runSnapshot(rest, stdout, stderr)
 	case "tls":
