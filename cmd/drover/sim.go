@@ -73,6 +73,9 @@ func newSimFlags(fs *flag.FlagSet) *simFlags {
 
 // runSim runs `drover sim`.
 func runSim(args []string, stdout, stderr io.Writer) int {
+	if wantsRouting(args) {
+		return runSimRouting(args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("drover sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, simUsage); fs.PrintDefaults() }

@@ -65,3 +65,25 @@ func TestSimCommands(t *testing.T) {
 		t.Errorf("--trace with --pattern = %d, want usage", code)
 	}
 }
+
+func TestSimRoutingJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"sim", "--routing", "--json"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got struct {
+		Routers []map[string]any `json:"routers"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(got.Routers) != 5 {
+		t.Fatalf("routers: %s", out.String())
+	}
+	for _, r := range got.Routers {
+		if len(r) != 5 || r["name"] == nil || r["hit_rate"] == nil || r["ttft_p50_s"] == nil ||
+			r["ttft_p90_s"] == nil || r["max_worker_load"] == nil {
+			t.Fatalf("router fields: %v", r)
+		}
+	}
+}
