@@ -53,7 +53,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	switch strings.TrimSuffix(path, "/") {
 	case pathHealth:
-		s.only(ctx, fasthttp.MethodGet, s.handleHealth)
+		s.only(ctx, fasthttp.MethodGet, s.handleHealthCheck)
 	case pathCluster:
 		s.only(ctx, fasthttp.MethodGet, s.handleCluster)
 	case pathClusterRemove:
